@@ -1,0 +1,138 @@
+# xo: a Xen toolstack as small programs.  See README.md.
+#
+#   make            build everything under build/
+#   make check      run the test suite (ends with "N passed, N failed")
+#   make demo       a scripted session on the simulator in a temporary state directory
+#   make bench      benchmarks on the simulator
+#   make install    PREFIX=/usr/local DESTDIR=
+#   make deps       install the Debian packages xo needs (root), or print the apt-get line
+
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+LIBEXECDIR ?= $(PREFIX)/libexec/xo
+DATADIR    ?= $(PREFIX)/share/xo
+MANDIR     ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR ?= $(PREFIX)/share/zsh/vendor-completions
+UDEVRULESDIR ?= $(PREFIX)/lib/udev/rules.d
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+# mandatory flags go first so the user's CFLAGS cannot drop them
+XO_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 \
+	-Wstrict-prototypes -Wmissing-prototypes -Wno-format-nonliteral -Wno-format-truncation \
+	-Ilib -Ibuild -include lib/banned.h \
+	-DXO_LIBEXECDIR='"$(LIBEXECDIR)"' -DXO_SYSCONFDIR='"$(SYSCONFDIR)"'
+LDLIBS  = -ljson-c -lxenguest -lxenctrl -lxenstore -lxenevtchn -lxentoollog \
+	-lxenforeignmemory -lxencall -lxengnttab -lxentoolcore -lpthread
+
+B = build
+LIB_SRC  = $(sort $(wildcard lib/*.c))
+SIM_SRC  = $(sort $(wildcard lib/sim/*.c))
+CMD_SRC  = $(sort $(wildcard cmd/*.c))
+LIB_OBJ  = $(LIB_SRC:%.c=$(B)/%.o) $(B)/registry.o
+SIM_OBJ  = $(SIM_SRC:%.c=$(B)/%.o)
+PROGS    = $(CMD_SRC:cmd/%.c=$(B)/bin/%)
+UNIT_SRC = $(sort $(wildcard tests/unit/*.c))
+UNITS    = $(UNIT_SRC:tests/unit/%.c=$(B)/unit/%)
+BENCH_SRC = $(sort $(wildcard tests/bench/*.c))
+BENCHES  = $(BENCH_SRC:tests/bench/%.c=$(B)/bench/%)
+
+all: $(PROGS) $(UNITS) $(BENCHES)
+
+$(B)/%.o: %.c $(wildcard lib/*.h lib/sim/*.h) | $(B)/lib $(B)/lib/sim $(B)/cmd
+	@echo "  CC      $@"; $(CC) $(XO_CFLAGS) $(CFLAGS) -MMD -c -o $@ $<
+
+# the command registry: cmd/commands.txt -> a C table (help, completion and man checks read it)
+$(B)/registry.c: cmd/commands.txt lib/registry-gen.awk | $(B)/lib
+	awk -f lib/registry-gen.awk cmd/commands.txt > $@.tmp && mv $@.tmp $@
+$(B)/registry.o: $(B)/registry.c lib/registry.h
+	@echo "  CC      $@"; $(CC) $(XO_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(B)/libxo.a: $(LIB_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(B)/libxosim.a: $(SIM_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(B)/bin/xo-simd: $(B)/cmd/xo-simd.o $(B)/libxosim.a $(B)/libxo.a | $(B)/bin
+	@echo "  LD      $@"; $(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/bin/%: $(B)/cmd/%.o $(B)/libxo.a | $(B)/bin
+	@echo "  LD      $@"; $(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/unit/%: tests/unit/%.c $(B)/libxo.a $(B)/libxosim.a | $(B)/unit
+	@echo "  CC      $@"; $(CC) $(XO_CFLAGS) $(CFLAGS) -o $@ $< $(B)/libxosim.a $(B)/libxo.a $(LDLIBS)
+
+$(B)/bench/%: tests/bench/%.c $(B)/libxo.a | $(B)/bench
+	@echo "  CC      $@"; $(CC) $(XO_CFLAGS) $(CFLAGS) -o $@ $< $(B)/libxo.a $(LDLIBS)
+
+$(B)/lib $(B)/lib/sim $(B)/cmd $(B)/bin $(B)/unit $(B)/bench:
+	mkdir -p $@
+
+-include $(wildcard $(B)/lib/*.d $(B)/lib/sim/*.d $(B)/cmd/*.d)
+
+# ---------------------------------------------------------------------------------------------
+check: all
+	@tests/run-tests
+
+check-xen: all
+	@tests/lab/check-xen
+
+bench: all
+	@tests/bench/run
+
+bench-xen: all
+	@tests/lab/bench-xen
+
+demo: deps-if-missing all
+	@tests/demo
+
+lint:
+	tests/lint
+
+# ---------------------------------------------------------------------------------------------
+DEB_PACKAGES = build-essential pkg-config libjson-c-dev libxen-dev xenstore-utils xen-utils-common \
+	bats bats-assert bats-support iproute2 util-linux mandoc strace
+
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+		grep -q 'ok installed' || echo $$p; done); \
+	if [ -z "$$missing" ]; then echo "xo: all Debian packages present"; exit 0; fi; \
+	if [ "$$(id -u)" != 0 ]; then \
+		echo "xo: missing packages; run as root:"; \
+		echo "  apt-get install -y $$missing"; exit 1; fi; \
+	apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing
+
+deps-if-missing:
+	@$(MAKE) -s deps
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(DATADIR)/hooks \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 \
+		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(UDEVRULESDIR) \
+		$(DESTDIR)$(SYSTEMDUNITDIR)
+	install -m 755 $(PROGS) $(DESTDIR)$(BINDIR)
+	for f in share/udev/*; do case $$f in *.rules) ;; *) install -m 755 $$f $(DESTDIR)$(LIBEXECDIR);; esac; done
+	install -m 644 share/udev/*.rules $(DESTDIR)$(UDEVRULESDIR)
+	cp -R share/hooks/. $(DESTDIR)$(DATADIR)/hooks/
+	install -m 644 man/*.1 $(DESTDIR)$(MANDIR)/man1
+	install -m 644 man/*.5 $(DESTDIR)$(MANDIR)/man5
+	install -m 644 man/*.7 $(DESTDIR)$(MANDIR)/man7
+	install -m 644 completions/xo.bash $(DESTDIR)$(BASHCOMPDIR)/xo
+	for p in $(PROGS:$(B)/bin/%=%); do ln -sf xo $(DESTDIR)$(BASHCOMPDIR)/$$p; done
+	install -m 644 completions/_xo $(DESTDIR)$(ZSHCOMPDIR)/_xo
+	if ls share/*.service >/dev/null 2>&1; then install -m 644 share/*.service $(DESTDIR)$(SYSTEMDUNITDIR); fi
+
+uninstall:
+	for p in $(PROGS:$(B)/bin/%=%); do rm -f $(DESTDIR)$(BINDIR)/$$p $(DESTDIR)$(BASHCOMPDIR)/$$p; done
+	rm -rf $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(DATADIR)
+	rm -f $(DESTDIR)$(BASHCOMPDIR)/xo $(DESTDIR)$(ZSHCOMPDIR)/_xo
+
+clean:
+	rm -rf $(B)
+
+.PHONY: all check check-xen bench bench-xen demo lint deps deps-if-missing install uninstall clean
+.SECONDARY:

@@ -1,0 +1,27 @@
+/*
+ * show.h: the human form of configuration objects, one record per line.
+ *
+ *   vm:   <uuid> <name> <type> <memory> <vcpus>
+ *   vbd:  <name> <type> <mode> <backend or "-">
+ *   vif:  <position> <mac> <bridge> <mtu> <locking mode>
+ *   pci:  <position> <address>
+ *
+ * Fields are separated by one space and never contain spaces (paths with
+ * spaces are printed quoted), so `cut -d' '` and `while read` work.
+ */
+#ifndef XO_SHOW_H
+#define XO_SHOW_H
+
+#include <stdio.h>
+
+#include "config.h"
+
+void xo_show_vm_line(FILE *f, const struct xo_vm *vm);
+void xo_show_vm_long(FILE *f, const struct xo_vm *vm, const struct xo_devices *d);
+void xo_show_vbd_line(FILE *f, const struct xo_vbd *v);
+void xo_show_vif_line(FILE *f, const struct xo_vif *v);
+void xo_show_pci_line(FILE *f, const struct xo_pci *p);
+/* a value for a one-line record: "-" when empty, quoted when it has spaces */
+void xo_show_field(FILE *f, const char *s);
+
+#endif

@@ -1,0 +1,315 @@
+/*
+ * state.c: the state directory (see state.h).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "state.h"
+
+unsigned long xo_fsync_count;
+
+static int state_fd = -1;
+static char *state_dir;
+
+static const char *const layout[] = { "VM", "name", "tasks", "updates", "pool", "sim", NULL };
+
+static int mkdir_p(const char *path)
+{
+	char buf[PATH_MAX];
+	size_t n = xo_strlcpy(buf, path, sizeof(buf));
+
+	if (n >= sizeof(buf)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+int xo_state_open(xo_err *e)
+{
+	const char *dir;
+	int fd;
+
+	if (state_fd >= 0)
+		return state_fd;
+	dir = getenv("XO_STATE_DIR");
+	if (!dir || !*dir)
+		dir = XO_DEFAULT_STATE_DIR;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		if (mkdir_p(dir) < 0)
+			return xo_err_sys(e, errno, "unable to create state directory '%s'", dir);
+		fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
+	if (fd < 0)
+		return xo_err_sys(e, errno, "unable to open state directory '%s'", dir);
+	/* a directory we cannot list is unusable, even for reading */
+	if (faccessat(fd, ".", R_OK | X_OK, AT_EACCESS) < 0) {
+		int err = errno;
+		close(fd);
+		return xo_err_sys(e, err, "unable to read state directory '%s'", dir);
+	}
+	for (const char *const *l = layout; *l; l++) {
+		if (mkdirat(fd, *l, 0755) < 0 && errno != EEXIST && errno != EROFS &&
+		    errno != EACCES) {
+			int err = errno;
+			close(fd);
+			return xo_err_sys(e, err, "unable to create '%s/%s'", dir, *l);
+		}
+	}
+	state_fd = fd;
+	state_dir = xstrdup(dir);
+	return fd;
+}
+
+int xo_state_fd(void)
+{
+	return state_fd;
+}
+
+const char *xo_state_dir(void)
+{
+	return state_dir ? state_dir : XO_DEFAULT_STATE_DIR;
+}
+
+char *xo_state_path(const char *rel)
+{
+	return xasprintf("%s/%s", xo_state_dir(), rel);
+}
+
+static int do_fsync(int fd)
+{
+	xo_fsync_count++;
+	return fsync(fd);
+}
+
+int xo_fsync_dir(int dirfd)
+{
+	return do_fsync(dirfd);
+}
+
+static int write_error(xo_err *e, int err, int dirfd, const char *name)
+{
+	(void)dirfd;
+	if (err == EROFS || err == EACCES || err == EPERM)
+		return xo_err_sys(e, err, "unable to write '%s' in state directory '%s'", name,
+				  xo_state_dir());
+	if (err == ENOSPC || err == EDQUOT)
+		return xo_err_sys(e, err, "unable to write '%s' (state directory '%s' is full)",
+				  name, xo_state_dir());
+	return xo_err_sys(e, err, "unable to write '%s'", name);
+}
+
+int xo_atomic_write(int dirfd, const char *name, const void *data, size_t len, unsigned flags,
+		    xo_err *e)
+{
+	char tmp[NAME_MAX + 1];
+	unsigned char rnd[6];
+	int fd, err;
+
+	xo_random_bytes(rnd, sizeof(rnd));
+	snprintf(tmp, sizeof(tmp), ".tmp.%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2],
+		 rnd[3], rnd[4], rnd[5]);
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return write_error(e, errno, dirfd, name);
+	if (xo_write_all(fd, data, len) < 0 || (!(flags & XO_WRITE_NOSYNC) && do_fsync(fd) < 0)) {
+		err = errno;
+		close(fd);
+		unlinkat(dirfd, tmp, 0);
+		return write_error(e, err, dirfd, name);
+	}
+	if (close(fd) < 0) {
+		err = errno;
+		unlinkat(dirfd, tmp, 0);
+		return write_error(e, err, dirfd, name);
+	}
+	if (flags & XO_WRITE_EXCL) {
+		if (linkat(dirfd, tmp, dirfd, name, 0) < 0) {
+			err = errno;
+			unlinkat(dirfd, tmp, 0);
+			if (err == EEXIST)
+				return xo_errf(e, XO_E_EXISTS, "'%s' already exists", name);
+			return write_error(e, err, dirfd, name);
+		}
+		unlinkat(dirfd, tmp, 0);
+	} else if (renameat(dirfd, tmp, dirfd, name) < 0) {
+		err = errno;
+		unlinkat(dirfd, tmp, 0);
+		return write_error(e, err, dirfd, name);
+	}
+	if ((flags & XO_WRITE_DIRSYNC) && do_fsync(dirfd) < 0)
+		return write_error(e, errno, dirfd, name);
+	return 0;
+}
+
+int xo_read_file(int dirfd, const char *name, char **out, size_t *len, xo_err *e)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return xo_errf(e, XO_E_NOT_FOUND, "'%s' does not exist", name);
+		return xo_err_sys(e, errno, "unable to open '%s'", name);
+	}
+	if (xo_read_all(fd, out, len) < 0) {
+		int err = errno;
+		close(fd);
+		return xo_err_sys(e, err, "unable to read '%s'", name);
+	}
+	close(fd);
+	return 0;
+}
+
+int xo_unlink(int dirfd, const char *name, xo_err *e)
+{
+	if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
+		return write_error(e, errno, dirfd, name);
+	return 0;
+}
+
+int xo_mkdir(int dirfd, const char *name, xo_err *e)
+{
+	if (mkdirat(dirfd, name, 0755) < 0 && errno != EEXIST)
+		return write_error(e, errno, dirfd, name);
+	return 0;
+}
+
+int xo_rmtree(int dirfd, const char *name)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return unlinkat(dirfd, name, 0) < 0 && errno != ENOENT ? -1 : 0;
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -1;
+	}
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (de->d_type == DT_DIR)
+			xo_rmtree(fd, de->d_name);
+		else if (unlinkat(fd, de->d_name, 0) < 0 && errno == EISDIR)
+			xo_rmtree(fd, de->d_name);
+	}
+	closedir(d);
+	return unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+int xo_vm_resolve(const char *ref, char uuid[XO_UUID_LEN + 1], xo_err *e)
+{
+	char path[PATH_MAX], target[PATH_MAX];
+	struct stat st;
+	ssize_t n;
+
+	if (xo_state_open(e) < 0)
+		return -1;
+	if (xo_uuid_valid(ref)) {
+		snprintf(path, sizeof(path), "VM/%s/config", ref);
+		if (fstatat(state_fd, path, &st, 0) == 0) {
+			xo_strlcpy(uuid, ref, XO_UUID_LEN + 1);
+			return 0;
+		}
+		if (errno != ENOENT)
+			return xo_err_sys(e, errno, "unable to look up vm %s", ref);
+		/* fall through: a name may look like a uuid */
+	}
+	if (xo_name_check(ref, "vm name", NULL) < 0)
+		return xo_errf(e, XO_E_NOT_FOUND, "vm '%s' does not exist", ref);
+	snprintf(path, sizeof(path), "name/%s", ref);
+	n = readlinkat(state_fd, path, target, sizeof(target) - 1);
+	if (n < 0) {
+		if (errno == ENOENT)
+			return xo_errf(e, XO_E_NOT_FOUND, "vm '%s' does not exist", ref);
+		return xo_err_sys(e, errno, "unable to look up vm '%s'", ref);
+	}
+	target[n] = '\0';
+	/* "../VM/<uuid>" */
+	const char *u = strrchr(target, '/');
+	u = u ? u + 1 : target;
+	if (!xo_uuid_valid(u))
+		return xo_errf(e, XO_E_INTERNAL, "corrupt name index entry '%s' -> '%s'", ref, target);
+	snprintf(path, sizeof(path), "VM/%s/config", u);
+	if (fstatat(state_fd, path, &st, 0) < 0)
+		return xo_errf(e, XO_E_NOT_FOUND, "vm '%s' does not exist", ref);
+	xo_strlcpy(uuid, u, XO_UUID_LEN + 1);
+	return 0;
+}
+
+int xo_vm_dir_open(const char *uuid, xo_err *e)
+{
+	char path[64];
+	int fd;
+
+	if (xo_state_open(e) < 0)
+		return -1;
+	snprintf(path, sizeof(path), "VM/%s", uuid);
+	fd = openat(state_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return xo_errf(e, XO_E_NOT_FOUND, "vm %s does not exist", uuid);
+		return xo_err_sys(e, errno, "unable to open vm directory %s", uuid);
+	}
+	return fd;
+}
+
+int xo_vm_dir_lock(int vmfd, bool exclusive, xo_err *e)
+{
+	while (flock(vmfd, exclusive ? LOCK_EX : LOCK_SH) < 0) {
+		if (errno != EINTR)
+			return xo_err_sys(e, errno, "unable to lock vm directory");
+	}
+	return 0;
+}
+
+bool xo_vm_dir_alive(int vmfd)
+{
+	struct stat st;
+	return fstatat(vmfd, "config", &st, 0) == 0;
+}
+
+int xo_vm_lock(const char *uuid, bool wait, xo_err *e)
+{
+	char path[64];
+	int fd;
+
+	if (xo_state_open(e) < 0)
+		return -1;
+	snprintf(path, sizeof(path), "VM/%s/lock", uuid);
+	fd = openat(state_fd, path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return xo_errf(e, XO_E_NOT_FOUND, "vm %s does not exist", uuid);
+		return xo_err_sys(e, errno, "unable to open the lock of vm %s", uuid);
+	}
+	while (flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) < 0) {
+		int err = errno;
+		if (err == EINTR)
+			continue;
+		close(fd);
+		if (err == EWOULDBLOCK)
+			return xo_errf(e, XO_E_BUSY, "vm %s is busy (another xo process holds its lock)",
+				       uuid);
+		return xo_err_sys(e, err, "unable to lock vm %s", uuid);
+	}
+	return fd;
+}

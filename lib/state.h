@@ -1,0 +1,80 @@
+/*
+ * state.h: the state directory, xo's database.
+ *
+ * $XO_STATE_DIR (default /run/nonpersistent/xo) is opened once per process
+ * by xo_state_open(); everything else is relative to that descriptor
+ * (openat, renameat), so a process never mixes two state directories.
+ *
+ *   VM/<uuid>/config          VM JSON              VM/<uuid>/vbd.<name>  VBD JSON
+ *   VM/<uuid>/vif.<position>  VIF JSON             VM/<uuid>/pci.<position> PCI JSON
+ *   VM/<uuid>/lock            flock: held by whoever changes the VM (worker, micro-op)
+ *   VM/<uuid>/queue/          pending operations, ",<hex-ms>.<pid>.<op>"
+ *   name/<name>               symlink to ../VM/<uuid>: unique names in O(1)
+ *   tasks/<id>                task records         updates/  the event log
+ *   pool/slot.<k>             worker pool slots    sim/      the simulator
+ *
+ * Writes are atomic: xo_atomic_write() writes a hidden temporary sibling,
+ * fsyncs it and renames it over the target (or links it, for a create that
+ * must not replace anything), so a reader sees the old file or the new one,
+ * never a torn one, and a crash leaves at most a stray ".tmp.*" file that
+ * xo_state_open() never reads. Nothing on a per-VM path lists VM/.
+ *
+ * The VM directory itself is flock()ed: shared by configuration edits of
+ * that VM (device add/remove), exclusive by VM removal, so a device is never
+ * added to a VM that is being removed.
+ */
+#ifndef XO_STATE_H
+#define XO_STATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "err.h"
+#include "util.h"
+
+#define XO_DEFAULT_STATE_DIR "/run/nonpersistent/xo"
+
+/* open $XO_STATE_DIR (once; later calls return the same descriptor) */
+int xo_state_open(xo_err *e);
+int xo_state_fd(void);
+const char *xo_state_dir(void);
+/* "<state dir>/<rel>", malloc'd */
+char *xo_state_path(const char *rel);
+
+enum {
+	XO_WRITE_EXCL = 1,      /* fail with already_exists if the target exists */
+	XO_WRITE_DIRSYNC = 2,   /* fsync the directory too (creates that must survive power loss) */
+	XO_WRITE_NOSYNC = 4,    /* no fsync (scratch data only) */
+};
+int xo_atomic_write(int dirfd, const char *name, const void *data, size_t len, unsigned flags,
+		    xo_err *e);
+/* read a whole file; -1 with class does_not_exist when it is absent */
+int xo_read_file(int dirfd, const char *name, char **out, size_t *len, xo_err *e);
+/* unlink, ENOENT is success */
+int xo_unlink(int dirfd, const char *name, xo_err *e);
+/* remove a tree below dirfd/name (best effort, no symlink following) */
+int xo_rmtree(int dirfd, const char *name);
+/* mkdir, EEXIST is success */
+int xo_mkdir(int dirfd, const char *name, xo_err *e);
+int xo_fsync_dir(int dirfd);
+
+/* the number of fsync calls this process made (for benchmarks) */
+extern unsigned long xo_fsync_count;
+
+/*
+ * VMs by reference: a uuid or a name. xo_vm_resolve() does O(1) work (a
+ * readlink or a stat). Returns -1 with does_not_exist for an unknown VM.
+ */
+int xo_vm_resolve(const char *ref, char uuid[XO_UUID_LEN + 1], xo_err *e);
+/* open VM/<uuid> (O_DIRECTORY); -1 with does_not_exist */
+int xo_vm_dir_open(const char *uuid, xo_err *e);
+/* flock the VM directory (shared or exclusive); fd from xo_vm_dir_open */
+int xo_vm_dir_lock(int vmfd, bool exclusive, xo_err *e);
+/* is the VM still there (its config exists)? false once removal began */
+bool xo_vm_dir_alive(int vmfd);
+
+/* the per-VM operation lock (VM/<uuid>/lock): returns an fd holding it.
+ * wait=false fails with class busy at once if another process holds it. */
+int xo_vm_lock(const char *uuid, bool wait, xo_err *e);
+
+#endif

@@ -1,0 +1,85 @@
+/*
+ * util.h: small helpers every other file uses: bounded strings, a growable
+ * buffer, number and size parsing, names, clocks, random bytes and uuids.
+ *
+ * Allocation failure is not recoverable in a short-lived program: the x*
+ * functions print "fatal: out of memory" and exit 111.
+ */
+#ifndef XO_UTIL_H
+#define XO_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+#define XO_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* copy at most size-1 bytes and terminate; returns strlen(src) (truncated if >= size) */
+size_t xo_strlcpy(char *dst, const char *src, size_t size);
+bool xo_str_startswith(const char *s, const char *prefix);
+bool xo_str_endswith(const char *s, const char *suffix);
+
+/* a growable byte buffer, always NUL-terminated */
+struct xo_buf {
+	char *s;
+	size_t len, cap;
+};
+#define XO_BUF_INIT { NULL, 0, 0 }
+void xo_buf_add(struct xo_buf *b, const void *data, size_t n);
+void xo_buf_puts(struct xo_buf *b, const char *s);
+void xo_buf_printf(struct xo_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void xo_buf_reset(struct xo_buf *b);
+void xo_buf_free(struct xo_buf *b);
+/* give the string to the caller (never NULL) and reset the buffer */
+char *xo_buf_detach(struct xo_buf *b);
+
+/* strict decimal parse of the whole string: no sign, no spaces, no overflow */
+int xo_parse_u64(const char *s, uint64_t *out);
+int xo_parse_uint(const char *s, unsigned max, unsigned *out);
+/* "512M", "2G", "1048576", "64KiB": binary units K M G T (optionally iB/B); bytes */
+int xo_parse_size(const char *s, uint64_t *out);
+/* human size for output: "512M", "2G", or bytes when not a whole unit */
+void xo_fmt_size(uint64_t bytes, char *out, size_t size);
+/* seconds with an optional fraction ("2.5"); -1 on error */
+int xo_parse_seconds(const char *s, double *out);
+
+/*
+ * A name (VM name, device name, hook file): 1..64 bytes of [A-Za-z0-9._+@:-],
+ * not starting with '.' or '-', so no '/', no "..", no spaces, no control
+ * characters. On failure e says what is wrong with it, naming `what`.
+ */
+#define XO_NAME_MAX 64
+int xo_name_check(const char *name, const char *what, xo_err *e);
+
+/* clocks */
+uint64_t xo_now_ns(void);          /* CLOCK_MONOTONIC */
+uint64_t xo_now_ms(void);          /* CLOCK_MONOTONIC */
+double xo_wallclock(void);         /* CLOCK_REALTIME seconds */
+
+void xo_random_bytes(void *buf, size_t n);
+
+/* uuids: lowercase 8-4-4-4-12 text; random version 4 */
+#define XO_UUID_LEN 36
+void xo_uuid_generate(char out[XO_UUID_LEN + 1]);
+bool xo_uuid_valid(const char *s);
+int xo_uuid_parse(const char *s, uint8_t out[16]);
+void xo_uuid_format(const uint8_t in[16], char out[XO_UUID_LEN + 1]);
+
+/* write all / read all on a file descriptor (EINTR handled); -1 with errno */
+int xo_write_all(int fd, const void *buf, size_t n);
+/* read a whole fd into a NUL-terminated malloc'd buffer; -1 with errno */
+int xo_read_all(int fd, char **out, size_t *len);
+
+/* the directory holding the running program (for sibling programs) */
+const char *xo_self_dir(void);
+
+#endif
