@@ -1,4 +1,8 @@
-/* xo: the front door. "xo vm add ARGS" runs xo-vm-add ARGS; "xo help" lists the commands. */
+/*
+ * xo: the front door. "xo vm add ARGS" runs xo-vm-add ARGS; "xo help" lists the commands.
+ * "xo --list-commands" (not in the help: for completions and scripts) prints every
+ * program of the registry but xo itself, one name per line.
+ */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -54,6 +58,12 @@ int main(int argc, char **argv)
 	bool help = false;
 
 	xo_prog = "xo";
+	if (argc == 2 && strcmp(argv[1], "--list-commands") == 0) {
+		for (const struct xo_command *c = xo_commands; c->name; c++)
+			if (strcmp(c->name, "xo") != 0)
+				puts(c->name);
+		return 0;
+	}
 	if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
 		list_commands();
 		return argc < 2 ? XO_EXIT_USAGE : 0;
