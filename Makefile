@@ -95,7 +95,7 @@ lint:
 
 # ---------------------------------------------------------------------------------------------
 DEB_PACKAGES = build-essential pkg-config libjson-c-dev libxen-dev xenstore-utils xen-utils-common \
-	bats bats-assert bats-support iproute2 util-linux mandoc strace
+	bats bats-assert bats-support iproute2 util-linux mandoc groff-base cppcheck zsh strace
 
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
@@ -110,26 +110,31 @@ deps-if-missing:
 	@$(MAKE) -s deps
 
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(DATADIR)/hooks \
-		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 \
-		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(UDEVRULESDIR) \
-		$(DESTDIR)$(SYSTEMDUNITDIR)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
 	install -m 755 $(PROGS) $(DESTDIR)$(BINDIR)
-	for f in share/udev/*; do case $$f in *.rules) ;; *) install -m 755 $$f $(DESTDIR)$(LIBEXECDIR);; esac; done
-	install -m 644 share/udev/*.rules $(DESTDIR)$(UDEVRULESDIR)
-	cp -R share/hooks/. $(DESTDIR)$(DATADIR)/hooks/
+	if [ -d share/udev ]; then \
+		install -d $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(UDEVRULESDIR) && \
+		for f in share/udev/*; do case $$f in \
+			*.rules) install -m 644 $$f $(DESTDIR)$(UDEVRULESDIR);; \
+			*) install -m 755 $$f $(DESTDIR)$(LIBEXECDIR);; esac || exit 1; done; fi
+	if [ -d share/hooks ]; then install -d $(DESTDIR)$(DATADIR)/hooks && \
+		cp -R share/hooks/. $(DESTDIR)$(DATADIR)/hooks/; fi
 	install -m 644 man/*.1 $(DESTDIR)$(MANDIR)/man1
 	install -m 644 man/*.5 $(DESTDIR)$(MANDIR)/man5
 	install -m 644 man/*.7 $(DESTDIR)$(MANDIR)/man7
 	install -m 644 completions/xo.bash $(DESTDIR)$(BASHCOMPDIR)/xo
-	for p in $(PROGS:$(B)/bin/%=%); do ln -sf xo $(DESTDIR)$(BASHCOMPDIR)/$$p; done
+	for p in $(filter-out xo,$(PROGS:$(B)/bin/%=%)); do ln -sf xo $(DESTDIR)$(BASHCOMPDIR)/$$p; done
 	install -m 644 completions/_xo $(DESTDIR)$(ZSHCOMPDIR)/_xo
-	if ls share/*.service >/dev/null 2>&1; then install -m 644 share/*.service $(DESTDIR)$(SYSTEMDUNITDIR); fi
+	if ls share/*.service >/dev/null 2>&1; then install -d $(DESTDIR)$(SYSTEMDUNITDIR) && \
+		install -m 644 share/*.service $(DESTDIR)$(SYSTEMDUNITDIR); fi
 
 uninstall:
-	for p in $(PROGS:$(B)/bin/%=%); do rm -f $(DESTDIR)$(BINDIR)/$$p $(DESTDIR)$(BASHCOMPDIR)/$$p; done
+	for p in $(PROGS:$(B)/bin/%=%); do rm -f $(DESTDIR)$(BINDIR)/$$p $(DESTDIR)$(BASHCOMPDIR)/$$p \
+		$(DESTDIR)$(MANDIR)/man1/$$p.1; done
+	rm -f $(DESTDIR)$(MANDIR)/man5/xo-config.5 $(DESTDIR)$(MANDIR)/man7/xo.7
 	rm -rf $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(DATADIR)
-	rm -f $(DESTDIR)$(BASHCOMPDIR)/xo $(DESTDIR)$(ZSHCOMPDIR)/_xo
+	rm -f $(DESTDIR)$(ZSHCOMPDIR)/_xo
 
 clean:
 	rm -rf $(B)
