@@ -99,7 +99,7 @@ DEB_PACKAGES = build-essential pkg-config libjson-c-dev libxen-dev xenstore-util
 
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
-		grep -q 'ok installed' || echo $$p; done); \
+		grep -q 'ok installed' || echo $$p; done); missing=$$(echo $$missing); \
 	if [ -z "$$missing" ]; then echo "xo: all Debian packages present"; exit 0; fi; \
 	if [ "$$(id -u)" != 0 ]; then \
 		echo "xo: missing packages; run as root:"; \
