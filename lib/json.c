@@ -8,6 +8,26 @@
 #include "json.h"
 #include "util.h"
 
+/* json-c's strict mode still takes single-quoted object keys: find a quote outside a string */
+static size_t single_quote_at(const char *text, size_t len)
+{
+	bool in_string = false;
+
+	for (size_t i = 0; i < len; i++) {
+		if (in_string) {
+			if (text[i] == '\\')
+				i++;
+			else if (text[i] == '"')
+				in_string = false;
+		} else if (text[i] == '"') {
+			in_string = true;
+		} else if (text[i] == '\'') {
+			return i;
+		}
+	}
+	return len;
+}
+
 struct json_object *xo_json_parse(const char *text, size_t len, const char *what, xo_err *e)
 {
 	struct json_tokener *tok;
@@ -21,6 +41,11 @@ struct json_object *xo_json_parse(const char *text, size_t len, const char *what
 	}
 	if (len > INT32_MAX || memchr(text, '\0', len)) {
 		xo_errf(e, XO_E_INVALID, "malformed json in %s: NUL byte in input", what);
+		return NULL;
+	}
+	if ((off = single_quote_at(text, len)) < len) {
+		xo_errf(e, XO_E_INVALID, "malformed json in %s at byte %zu: single quotes are not json",
+			what, off);
 		return NULL;
 	}
 	tok = json_tokener_new_ex(64);
