@@ -113,12 +113,16 @@ void xo_err_clear(xo_err *e)
 
 int xo_err_report(const xo_err *e)
 {
-	/* one line, whatever the message holds */
+	/* one line of printable text, whatever the message holds (it may quote
+	 * user input): line breaks and tabs become spaces, other control
+	 * characters '?', so a name cannot send escape sequences to a terminal */
 	char line[sizeof(e->msg)];
 	size_t i;
 
-	for (i = 0; e->msg[i] && i < sizeof(line) - 1; i++)
-		line[i] = (e->msg[i] == '\n' || e->msg[i] == '\r') ? ' ' : e->msg[i];
+	for (i = 0; i < sizeof(line) - 1 && e->msg[i]; i++) {
+		unsigned char c = (unsigned char)e->msg[i];
+		line[i] = (c == '\n' || c == '\r' || c == '\t') ? ' ' : (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+	}
 	line[i] = '\0';
 	fprintf(stderr, "%s: fatal: %s\n", xo_prog, line[0] ? line : xo_ecls_name(e->cls));
 	return xo_ecls_exit(e->cls);

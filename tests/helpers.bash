@@ -71,6 +71,9 @@ fails_cleanly() {
 	[ "${#stderr_lines[@]}" -eq 1 ] || fail "stderr is not one line: $stderr"
 	[[ $stderr =~ ^xo(-[a-z]+)*:\ fatal:\  ]] || fail "not an xo error message: $stderr"
 	[[ $stderr =~ $pattern ]] || fail "stderr does not match '$pattern': $stderr"
+	if LC_ALL=C grep -q '[[:cntrl:]]' <<< "$stderr"; then
+		fail "control characters in the message: $(cat -v <<< "$stderr")"
+	fi
 	[ "$before" = "$after" ] || fail "the state directory changed:
 $(diff <(echo "$before") <(echo "$after"))"
 }
