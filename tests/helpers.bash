@@ -58,6 +58,7 @@ state_snapshot() {
 # fails_cleanly CODE REGEX CMD...: CMD exits CODE with nothing on stdout and
 # one line "PROG: fatal: ..." on stderr that matches REGEX, and the state
 # directory is exactly as before
+# shellcheck disable=SC2154 # status, output, stderr, stderr_lines: set by bats' run
 fails_cleanly() {
 	local code=$1 pattern=$2 before after
 	shift 2
