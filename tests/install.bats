@@ -64,3 +64,19 @@ teardown() {
 	assert_success
 	assert_output "xo: all Debian packages present"
 }
+
+@test "tests/demo (make demo) runs its session, shows each command and leaves nothing behind" {
+	export TMPDIR="$BATS_TEST_TMPDIR/tmp"
+	mkdir "$TMPDIR"
+	run "$XO_SRC/tests/demo"
+	assert_success
+	assert_line --regexp '^\$ xo vm add --name web1 .*--cmdline '"'"'root=/dev/xvda1 ro'"'"'$'
+	assert_line --regexp '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+	assert_line '$ xo vbd add web1 --type cdrom'
+	assert_line xvdb
+	assert_line "xo-vm-add: fatal: unable to add vm web1: a vm named 'web1' already exists"
+	assert_line '# done'
+	# its temporary state directory is gone, and it never touched ours
+	[ -z "$(ls -A "$TMPDIR")" ]
+	[ ! -e "$XO_STATE_DIR" ]
+}
