@@ -198,3 +198,9 @@ no"
 		grep -v '^none ' | sed -e 's/ OK$/ 0/' -e 's/ FAIL$/ 1/' -e 's/ TIMEOUT$/ 99/' \
 			-e 's/ USAGE$/ 100/' -e 's/ SYSTEM$/ 111/')
 }
+
+@test "the README's command table lists every program of the registry" {
+	for p in $(programs); do
+		grep -q "^| \`$p\` | " "$XO_SRC/README.md" || fail "README.md: no row for $p"
+	done
+}
