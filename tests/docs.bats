@@ -179,6 +179,23 @@ yes
 no"
 }
 
+@test "zsh completes a VM name in a real interactive shell (compinit, zpty)" {
+	add_vm web1 >/dev/null
+	cat > "$BATS_TEST_TMPDIR/tty.zsh" <<'ZSH'
+zmodload zsh/zpty
+zpty z zsh -f -i
+zpty -w z "PS1='> '; fpath=($1 \$fpath); autoload -U compinit; compinit -u -d $2; print RE''ADY"
+zpty -r z out '*READY*' || exit 2
+zpty -w -n z $'xo-vm-show we\t'
+zpty -r z out '*xo-vm-show web1*' || exit 3
+zpty -d z
+ZSH
+	# the shell reads until the completed line shows; without a completion it
+	# would wait for ever, hence the timeout
+	run timeout 20 zsh -f "$BATS_TEST_TMPDIR/tty.zsh" "$XO_SRC/completions" "$BATS_TEST_TMPDIR/zcompdump" 3>&-
+	assert_success
+}
+
 @test "xo-config(5) documents every JSON field lib/model.c accepts" {
 	# the *_keys[] tables: from "static const char *const x_keys[] = {" to "NULL };"
 	fields=$(awk '/^static const char \*const [a-z_]+_keys\[\] = \{/ { on = 1 }
