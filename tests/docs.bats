@@ -47,6 +47,7 @@ man_lint() {
 			grep -qx "\.Sh $s" "$page" || fail "$p.1 has no $s section"
 		done
 		grep -qx "\.Nm $p" "$page" || fail "$p.1 does not name $p"
+		! grep -n XXX "$page" || fail "$p.1 still has XXX from man/mkpage"
 	done
 	for page in "$XO_SRC/man/xo.7" "$XO_SRC/man/xo-config.5"; do
 		out=$(man_lint "$page")
