@@ -5,6 +5,7 @@
 # unknown object, 111 system error), one "PROG: fatal: ..." line naming the
 # problem, and no change in the state directory.
 load helpers
+load fails
 
 setup() {
 	xo_setup

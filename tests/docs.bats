@@ -4,6 +4,7 @@
 # completion functions complete real VM names; xo-config(5) documents every
 # JSON field lib/model.c accepts and xo(7) every error class of lib/err.c.
 load helpers
+bats_require_minimum_version 1.5.0
 
 setup() { xo_setup; }
 teardown() { xo_teardown; }
