@@ -39,8 +39,10 @@ UNIT_SRC = $(sort $(wildcard tests/unit/*.c))
 UNITS    = $(UNIT_SRC:tests/unit/%.c=$(B)/unit/%)
 BENCH_SRC = $(sort $(wildcard tests/bench/*.c))
 BENCHES  = $(BENCH_SRC:tests/bench/%.c=$(B)/bench/%)
+XEN_TEST_SRC = $(sort $(wildcard tests/xen/*.c))
+XEN_TESTS = $(XEN_TEST_SRC:tests/xen/%.c=$(B)/xen/%)
 
-all: $(PROGS) $(UNITS) $(BENCHES)
+all: $(PROGS) $(UNITS) $(BENCHES) $(XEN_TESTS)
 
 $(B)/%.o: %.c $(wildcard lib/*.h lib/sim/*.h) | $(B)/lib $(B)/lib/sim $(B)/cmd
 	@echo "  CC      $@"; $(CC) $(XO_CFLAGS) $(CFLAGS) -MMD -c -o $@ $<
@@ -72,7 +74,11 @@ $(B)/unit/%: tests/unit/%.c $(B)/libxo.a $(B)/libxosim.a | $(B)/unit
 $(B)/bench/%: tests/bench/%.c $(B)/libxo.a | $(B)/bench
 	@echo "  CC      $@"; $(CC) $(XO_CFLAGS) $(CFLAGS) -o $@ $< $(B)/libxo.a $(LDLIBS)
 
-$(B)/lib $(B)/lib/sim $(B)/cmd $(B)/bin $(B)/unit $(B)/bench:
+# helper programs of the real-Xen suite (tests/xen/*.bats, run in the lab by make check-xen)
+$(B)/xen/%: tests/xen/%.c $(B)/libxo.a | $(B)/xen
+	@echo "  CC      $@"; $(CC) $(XO_CFLAGS) $(CFLAGS) -o $@ $< $(B)/libxo.a $(LDLIBS)
+
+$(B)/lib $(B)/lib/sim $(B)/cmd $(B)/bin $(B)/unit $(B)/bench $(B)/xen:
 	mkdir -p $@
 
 -include $(wildcard $(B)/lib/*.d $(B)/lib/sim/*.d $(B)/cmd/*.d)
