@@ -1379,43 +1379,98 @@ static int pci_permissions(struct xen_priv *p, uint32_t domid, const struct bdf 
 	return 0;
 }
 
+/*
+ * Make the device assignable: bound to xen-pciback. Its driver before that
+ * is remembered in /libxl/pci/<bdf>/driver_path ("" for none), where libxl
+ * keeps it too, so that deassigning gives it back.
+ */
+static int pci_to_pciback(struct xo_backend *b, const struct bdf *d, xo_err *e)
+{
+	char driver[64], *key, *was;
+	bool ok;
+
+	pci_driver(d, driver, sizeof(driver));
+	if (strcmp(driver, "pciback") == 0)
+		return 0;
+	key = pci_xs_key(d);
+	was = driver[0] ? xasprintf("/sys/bus/pci/drivers/%s", driver) : xstrdup("");
+	ok = xs_write(b->xs, XBT_NULL, key, was, (unsigned)strlen(was));
+	free(key);
+	free(was);
+	if (!ok)
+		return xo_err_sys(e, errno, "cannot record the driver of %s", d->text);
+	if (driver[0]) {
+		char path[160];
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver/unbind", d->text);
+		if (sysfs_write(path, d->text, e) < 0)
+			return -1;
+	}
+	xo_err ignored;   /* new_slot refuses a device pciback already knows */
+	sysfs_write(PCIBACK "/new_slot", d->text, &ignored);
+	if (sysfs_write(PCIBACK "/bind", d->text, e) < 0) {
+		xo_err_wrap(e, "cannot bind %s to xen-pciback", d->text);
+		return -1;
+	}
+	return 0;
+}
+
+/* the reverse: from pciback back to the driver it had (or none) */
+static int pci_from_pciback(struct xo_backend *b, const struct bdf *d, xo_err *e)
+{
+	char driver[64], *key = pci_xs_key(d), *was;
+	unsigned len;
+	int r = 0;
+	xo_err ignored;
+
+	was = xs_read(b->xs, XBT_NULL, key, &len);
+	pci_driver(d, driver, sizeof(driver));
+	if (was && strcmp(driver, "pciback") == 0) {
+		if (sysfs_write(PCIBACK "/unbind", d->text, e) < 0) {
+			r = -1;
+			goto out;
+		}
+		sysfs_write(PCIBACK "/remove_slot", d->text, &ignored);
+		if (was[0]) {
+			char path[PATH_MAX];
+			snprintf(path, sizeof(path), "%s/bind", was);
+			if (sysfs_write(path, d->text, e) < 0) {
+				xo_err_wrap(e, "cannot give %s back to its driver", d->text);
+				r = -1;
+				goto out;
+			}
+		}
+	}
+	if (was) {
+		*strrchr(key, '/') = '\0';     /* the device's whole /libxl/pci/<bdf> */
+		xs_rm(b->xs, XBT_NULL, key);
+	}
+out:
+	free(was);
+	free(key);
+	return r;
+}
+
 static int x_pci_assign(struct xo_backend *b, uint32_t domid, const char *addr, xo_err *e)
 {
 	struct xen_priv *p = P(b);
 	struct bdf d;
-	char driver[64];
 
 	if (parse_bdf(addr, &d, e) < 0 || pci_check(&d, e) < 0)
 		return -1;
-	pci_driver(&d, driver, sizeof(driver));
-	if (strcmp(driver, "pciback") != 0) {
-		if (driver[0]) {
-			char path[160];
-			char *key = pci_xs_key(&d), *was = xasprintf("/sys/bus/pci/drivers/%s", driver);
-			bool ok = xs_write(b->xs, XBT_NULL, key, was, (unsigned)strlen(was));
-			free(key);
-			free(was);
-			if (!ok)
-				return xo_err_sys(e, errno, "cannot record the driver of %s", d.text);
-			snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver/unbind", d.text);
-			if (sysfs_write(path, d.text, e) < 0)
-				return -1;
-		}
-		xo_err ignored;   /* new_slot refuses a device pciback already knows */
-		sysfs_write(PCIBACK "/new_slot", d.text, &ignored);
-		if (sysfs_write(PCIBACK "/bind", d.text, e) < 0) {
-			xo_err_wrap(e, "cannot bind %s to xen-pciback", d.text);
-			return -1;
-		}
-	}
-	if (pci_permissions(p, domid, &d, true, e) < 0)
+	if (pci_to_pciback(b, &d, e) < 0 || pci_permissions(p, domid, &d, true, e) < 0)
 		return -1;
 	clear_last(p);
 	if (xc_assign_device(p->xch, domid, sbdf(&d), XEN_DOMCTL_DEV_RDM_RELAXED) < 0) {
 		int err = errno;
 		xo_err ignored;
 		pci_permissions(p, domid, &d, false, &ignored);
-		return xc_fail(p, e, err, "xc_assign_device %s to domain %u", d.text, domid);
+		xc_fail(p, e, err, "xc_assign_device %s to domain %u", d.text, domid);
+		if (err == EOPNOTSUPP || err == EINVAL) {
+			size_t n = strlen(e->msg);
+			snprintf(e->msg + n, sizeof(e->msg) - n,
+				 " (no IOMMU, or a domain not created for pass-through)");
+		}
+		return -1;                      /* the device stays assignable, with pciback */
 	}
 	return 0;
 }
@@ -1424,38 +1479,17 @@ static int x_pci_deassign(struct xo_backend *b, uint32_t domid, const char *addr
 {
 	struct xen_priv *p = P(b);
 	struct bdf d;
-	char driver[64], path[160];
 	xo_err ignored;
 
 	if (parse_bdf(addr, &d, e) < 0 || pci_check(&d, e) < 0)
 		return -1;
 	clear_last(p);
-	if (xc_deassign_device(p->xch, domid, sbdf(&d)) < 0 && errno != ESRCH)
+	/* ENODEV: not assigned to it; EOPNOTSUPP: no IOMMU, nothing can be; ESRCH: no domain */
+	if (xc_deassign_device(p->xch, domid, sbdf(&d)) < 0 && errno != ESRCH &&
+	    errno != ENODEV && errno != EOPNOTSUPP)
 		return xc_fail(p, e, errno, "xc_deassign_device %s from domain %u", d.text, domid);
 	pci_permissions(p, domid, &d, false, &ignored);
-	pci_driver(&d, driver, sizeof(driver));
-	char *key = pci_xs_key(&d);
-	unsigned len;
-	char *was = xs_read(b->xs, XBT_NULL, key, &len);
-	if (was && strcmp(driver, "pciback") == 0) {
-		if (sysfs_write(PCIBACK "/unbind", d.text, e) < 0)
-			goto fail;
-		sysfs_write(PCIBACK "/remove_slot", d.text, &ignored);
-		snprintf(path, sizeof(path), "%s/bind", was);
-		if (sysfs_write(path, d.text, e) < 0) {
-			xo_err_wrap(e, "cannot give %s back to its driver", d.text);
-			goto fail;
-		}
-	}
-	if (was)
-		xs_rm(b->xs, XBT_NULL, key);
-	free(was);
-	free(key);
-	return 0;
-fail:
-	free(was);
-	free(key);
-	return -1;
+	return pci_from_pciback(b, &d, e);
 }
 
 /* ------------------------------------------------------------------------ open/close */

@@ -125,6 +125,32 @@ guest_lifecycle() {
 	assert_output --partial "invalid PCI address"
 }
 
+# the lab has no IOMMU: a device becomes assignable (pciback) but Xen refuses it
+@test "pci pass-through binds the device to pciback, fails clearly without an IOMMU, and gives it back" {
+	local name="$GUEST-pt" d dev=/sys/bus/pci/devices/0000:00:1f.7
+	[ -d "$dev" ] || fail "the lab's pci-testdev (0000:00:1f.7) is missing"
+	[ -d /sys/bus/pci/drivers/pciback ] || fail "xen-pciback is not loaded in dom0"
+	run readlink "$dev/driver"
+	assert_failure                  # no driver claims the test device
+	run xen-backend start --name "$name" --type pv --kernel "$GUEST_KERNEL" --paused --iommu
+	assert_failure 1
+	assert_output "xen-backend: fatal: this host has no IOMMU: pci pass-through is not possible"
+	d=$(start_guest "$name" pv --paused)
+	run xen-backend pci-assign "$d" 0000:00:1f.7
+	assert_failure 111
+	assert_output --partial "xc_assign_device 0000:00:1f.7 to domain $d"
+	assert_output --partial "(no IOMMU, or a domain not created for pass-through)"
+	run readlink "$dev/driver"
+	assert_output --regexp '/pciback$'
+	assert_equal "$(xenstore-read /libxl/pci/0000-00-1f-7/driver_path)" ""
+	run xen-backend pci-deassign "$d" 0000:00:1f.7
+	assert_success
+	run readlink "$dev/driver"
+	assert_failure
+	run xenstore-exists /libxl/pci/0000-00-1f-7
+	assert_failure
+}
+
 @test "a device model for a PV framebuffer starts, answers QMP, and stops" {
 	local name="$GUEST-fb" d pid qmp
 	d=$(start_guest "$name" pv --paused)

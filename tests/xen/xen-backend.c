@@ -4,7 +4,7 @@
  *
  *   xen-backend host
  *   xen-backend start --name N --type pv|pvh|hvm [--kernel K] [--ramdisk R] [--cmdline C]
- *                     [--memory MiB] [--vcpus N] [--paused] [--times]
+ *                     [--memory MiB] [--vcpus N] [--paused] [--times] [--iommu]
  *   xen-backend info DOMID | list
  *   xen-backend pause|unpause DOMID
  *   xen-backend shutdown DOMID REASON      hard: xc_domain_shutdown (0 poweroff .. 4 watchdog)
@@ -45,6 +45,7 @@ static const struct xo_opt opts[] = {
 	{ 'v', "vcpus", "N", "vcpus (default 1)" },
 	{ 'p', "paused", NULL, "leave the domain paused" },
 	{ 'T', "times", NULL, "print the time of each step to stderr" },
+	{ 'i', "iommu", NULL, "create the domain for pci pass-through" },
 	{ 256, "timeout", "SECONDS", "how long request waits (default 120)" },
 	{ 0, NULL, NULL, NULL },
 };
@@ -179,7 +180,8 @@ static double ms_since(uint64_t t0)
 }
 
 static int cmd_start(const char *name, const char *type_s, const char *kernel, const char *ramdisk,
-		     const char *cmdline, unsigned mem_mib, unsigned vcpus, bool paused, bool times)
+		     const char *cmdline, unsigned mem_mib, unsigned vcpus, bool paused, bool times,
+		     bool iommu)
 {
 	struct xo_domain_create_args ca;
 	struct xo_domain_build_args ba;
@@ -213,6 +215,7 @@ static int cmd_start(const char *name, const char *type_s, const char *kernel, c
 	xo_uuid_parse(uuid, ca.uuid);
 	ca.type = type;
 	ca.hap = type != XO_VM_PV;
+	ca.iommu = iommu;
 	ca.max_vcpus = vcpus;
 	ca.max_memory_kib = (uint64_t)mem_mib * 1024;
 	t0 = xo_now_ns();
@@ -370,7 +373,7 @@ int main(int argc, char **argv)
 	struct xo_cli cli;
 	const char *name = NULL, *type = NULL, *kernel = NULL, *ramdisk = NULL, *cmdline = NULL;
 	unsigned mem = 128, vcpus = 1, timeout = 120;
-	bool paused = false, times = false;
+	bool paused = false, times = false, iommu = false;
 	int c;
 
 	xo_cli_init(&cli, argc, argv, "COMMAND [ARGS] (see tests/xen/xen-backend.c)", opts);
@@ -383,6 +386,7 @@ int main(int argc, char **argv)
 		case 'c': cmdline = cli.arg; break;
 		case 'p': paused = true; break;
 		case 'T': times = true; break;
+		case 'i': iommu = true; break;
 		case 'm':
 			if (xo_parse_uint(cli.arg, 1 << 20, &mem) < 0 || mem == 0)
 				xo_cli_usage_error(&cli, "invalid memory '%s'", cli.arg);
@@ -409,7 +413,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (strcmp(cmd, "start") == 0)
-		return cmd_start(name, type, kernel, ramdisk, cmdline, mem, vcpus, paused, times);
+		return cmd_start(name, type, kernel, ramdisk, cmdline, mem, vcpus, paused, times, iommu);
 	if (strcmp(cmd, "list") == 0) {
 		struct xo_dominfo *l;
 		size_t n;
