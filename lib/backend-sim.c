@@ -1,0 +1,510 @@
+/*
+ * backend-sim.c: the sim backend: xo's hypervisor calls go to xo-simd.
+ *
+ * Opening: connect to $XO_STATE_DIR/sim/hv.sock; if nothing accepts, run
+ * "xo-simd start" (the sibling of the running program, else from PATH),
+ * which returns once the simulator's sockets accept connections, and
+ * connect again. Then XENSTORED_PATH is set to the simulator's
+ * xenstored.sock and libxenstore opened with xs_open(), so b->xs and every
+ * child process (hotplug scripts, xenstore-* tools) talk to the simulated
+ * xenstored.
+ *
+ * Each operation is one request line on hv.sock and one reply (the
+ * protocol is described at the top of lib/sim/hv.c); an "error CLASS
+ * MESSAGE" reply becomes an xo_err of that class, so a full host is
+ * not_enough_memory and an unknown domid does_not_exist, as with Xen.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <xenstore.h>
+
+#include "backend.h"
+#include "state.h"
+#include "util.h"
+
+struct simpriv {
+	int fd;
+	size_t len;
+	char buf[65536];
+};
+
+static void enc(struct xo_buf *b, const char *s)
+{
+	for (; s && *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+		    strchr("._/:@,+-", ch))
+			xo_buf_add(b, s, 1);
+		else
+			xo_buf_printf(b, "%%%02X", ch);
+	}
+}
+
+static int hv_connect(const char *dir, int *out)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/hv.sock", dir);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int err = errno;
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	*out = fd;
+	return 0;
+}
+
+/* run "xo-simd start"; it exits 0 once the simulator runs, 1 if another one
+ * does already (a concurrent autostart) */
+static int start_simd(xo_err *e)
+{
+	char *self = xasprintf("%s/xo-simd", xo_self_dir());
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	if (pid < 0) {
+		free(self);
+		return xo_err_sys(e, errno, "unable to fork");
+	}
+	if (pid == 0) {
+		if (access(self, X_OK) == 0)
+			execl(self, "xo-simd", "start", (char *)NULL);
+		execlp("xo-simd", "xo-simd", "start", (char *)NULL);
+		fprintf(stderr, "%s: fatal: unable to run xo-simd: %s\n", xo_prog, strerror(errno));
+		_exit(127);
+	}
+	free(self);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return xo_err_sys(e, errno, "unable to wait for xo-simd start");
+	if (WIFEXITED(status) && (WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == 1))
+		return 0;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+		return xo_errf(e, XO_E_NO_HYPERVISOR, "xo-simd is not installed next to %s nor on PATH",
+			       xo_prog);
+	return xo_errf(e, XO_E_NO_HYPERVISOR, "xo-simd start failed (status %d): see "
+		       "'$XO_STATE_DIR/sim/simd.log'", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+}
+
+/* one request, one reply (extra record lines appended after newlines) */
+static int call(struct xo_backend *b, const char *req, struct xo_buf *reply, xo_err *e)
+{
+	struct simpriv *p = b->priv;
+	unsigned long count = 0;
+	bool first = true;
+	const char *c;
+
+	xo_buf_reset(reply);
+	if (xo_write_all(p->fd, req, strlen(req)) < 0 || xo_write_all(p->fd, "\n", 1) < 0)
+		return xo_err_sys(e, errno, "unable to talk to the simulator");
+	for (;;) {
+		char *nl = memchr(p->buf, '\n', p->len);
+		if (nl) {
+			size_t l = (size_t)(nl - p->buf);
+			if (!first)
+				xo_buf_add(reply, "\n", 1);
+			xo_buf_add(reply, p->buf, l);
+			memmove(p->buf, nl + 1, p->len - l - 1);
+			p->len -= l + 1;
+			if (first) {
+				first = false;
+				if (xo_str_startswith(reply->s, "ok") && (c = strstr(reply->s, " count=")))
+					count = strtoul(c + 7, NULL, 10);
+			} else {
+				count--;
+			}
+			if (count == 0)
+				break;
+			continue;
+		}
+		if (p->len == sizeof(p->buf))
+			return xo_errf(e, XO_E_INTERNAL, "the simulator's reply line is too long");
+		ssize_t n = read(p->fd, p->buf + p->len, sizeof(p->buf) - p->len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return xo_err_sys(e, n == 0 ? ECONNRESET : errno,
+					  "unable to read the simulator's reply");
+		p->len += (size_t)n;
+	}
+	if (xo_str_startswith(reply->s, "error ")) {
+		char *cls = reply->s + 6, *msg = strchr(cls, ' ');
+		if (msg)
+			*msg++ = '\0';
+		return xo_errf(e, xo_ecls_from_name(cls), "%s", msg ? msg : "unknown error");
+	}
+	if (!xo_str_startswith(reply->s, "ok"))
+		return xo_errf(e, XO_E_INTERNAL, "unexpected reply from the simulator: '%s'", reply->s);
+	return 0;
+}
+
+/* the value of key=... in the first line of rec */
+static const char *field(const char *rec, const char *key, char *out, size_t size)
+{
+	size_t kl = strlen(key);
+	const char *s = rec;
+
+	while (s && *s && *s != '\n') {
+		if (strncmp(s, key, kl) == 0 && s[kl] == '=') {
+			size_t l = strcspn(s + kl + 1, " \n");
+			if (l >= size)
+				return NULL;
+			memcpy(out, s + kl + 1, l);
+			out[l] = '\0';
+			return out;
+		}
+		s += strcspn(s, " \n");
+		if (*s != ' ')
+			break;
+		s++;
+	}
+	return NULL;
+}
+
+static int field_u64(const char *rec, const char *key, uint64_t *out, xo_err *e)
+{
+	char buf[64];
+
+	if (!field(rec, key, buf, sizeof(buf)) || xo_parse_u64(buf, out) < 0)
+		return xo_errf(e, XO_E_INTERNAL, "the simulator's reply lacks '%s'", key);
+	return 0;
+}
+
+static int simple(struct xo_backend *b, xo_err *e, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int simple(struct xo_backend *b, xo_err *e, const char *fmt, ...)
+{
+	struct xo_buf reply = XO_BUF_INIT;
+	char req[512];
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	vsnprintf(req, sizeof(req), fmt, ap);
+	va_end(ap);
+	r = call(b, req, &reply, e);
+	xo_buf_free(&reply);
+	return r;
+}
+
+/* ---- the operations ----------------------------------------------------------------------- */
+
+static void sim_close(struct xo_backend *b)
+{
+	struct simpriv *p = b->priv;
+
+	if (p) {
+		close(p->fd);
+		free(p);
+		b->priv = NULL;
+	}
+}
+
+static int sim_domain_create(struct xo_backend *b, const struct xo_domain_create_args *a,
+			     uint32_t *domid, xo_err *e)
+{
+	struct xo_buf reply = XO_BUF_INIT;
+	char uuid[XO_UUID_LEN + 1], req[512];
+	uint64_t id;
+	int r;
+
+	xo_uuid_format(a->uuid, uuid);
+	snprintf(req, sizeof(req), "create uuid=%s hvm=%d hap=%d iommu=%d max_vcpus=%u "
+		 "max_memory_kib=%llu max_grant_frames=%u max_maptrack_frames=%u",
+		 uuid, a->type != XO_VM_PV, a->hap, a->iommu, a->max_vcpus,
+		 (unsigned long long)a->max_memory_kib, a->max_grant_frames ? a->max_grant_frames : 64,
+		 a->max_maptrack_frames ? a->max_maptrack_frames : 1024);
+	r = call(b, req, &reply, e);
+	if (r == 0 && (r = field_u64(reply.s, "domid", &id, e)) == 0)
+		*domid = (uint32_t)id;
+	xo_buf_free(&reply);
+	return r;
+}
+
+static int sim_domain_build(struct xo_backend *b, uint32_t domid,
+			    const struct xo_domain_build_args *a, struct xo_build_result *out,
+			    xo_err *e)
+{
+	struct xo_buf req = XO_BUF_INIT, reply = XO_BUF_INIT;
+	uint64_t v[4];
+	int r;
+
+	/* as xenguest, read the kernel and ramdisk */
+	if (a->type != XO_VM_HVM) {
+		if (!a->kernel || access(a->kernel, R_OK) < 0)
+			return xo_errf(e, XO_E_INVALID, "unable to read kernel '%s': %s",
+				       a->kernel ? a->kernel : "", strerror(a->kernel ? errno : EINVAL));
+		if (a->ramdisk && access(a->ramdisk, R_OK) < 0)
+			return xo_errf(e, XO_E_INVALID, "unable to read ramdisk '%s': %s", a->ramdisk,
+				       strerror(errno));
+	}
+	xo_buf_printf(&req, "build domid=%u type=%s max_kib=%llu target_kib=%llu vcpus=%u "
+		      "max_vcpus=%u", domid, xo_vm_type_name(a->type),
+		      (unsigned long long)a->memory_max_kib, (unsigned long long)a->memory_target_kib,
+		      a->vcpus, a->max_vcpus ? a->max_vcpus : a->vcpus);
+	if (a->cmdline && *a->cmdline) {
+		xo_buf_puts(&req, " cmdline=");
+		enc(&req, a->cmdline);
+	}
+	r = call(b, req.s, &reply, e);
+	if (r == 0 && (field_u64(reply.s, "store_port", &v[0], e) < 0 ||
+		       field_u64(reply.s, "console_port", &v[1], e) < 0 ||
+		       field_u64(reply.s, "store_mfn", &v[2], e) < 0 ||
+		       field_u64(reply.s, "console_mfn", &v[3], e) < 0))
+		r = -1;
+	if (r == 0) {
+		out->store_port = (uint32_t)v[0];
+		out->console_port = (uint32_t)v[1];
+		out->store_mfn = v[2];
+		out->console_mfn = v[3];
+	}
+	xo_buf_free(&req);
+	xo_buf_free(&reply);
+	return r;
+}
+
+static int sim_domain_pause(struct xo_backend *b, uint32_t domid, xo_err *e)
+{
+	return simple(b, e, "pause domid=%u", domid);
+}
+
+static int sim_domain_unpause(struct xo_backend *b, uint32_t domid, xo_err *e)
+{
+	return simple(b, e, "unpause domid=%u", domid);
+}
+
+static int sim_domain_shutdown(struct xo_backend *b, uint32_t domid, unsigned reason, xo_err *e)
+{
+	return simple(b, e, "shutdown domid=%u reason=%u", domid, reason);
+}
+
+static int sim_domain_destroy(struct xo_backend *b, uint32_t domid, xo_err *e)
+{
+	return simple(b, e, "destroy domid=%u", domid);
+}
+
+static int parse_info(const char *rec, struct xo_dominfo *d, xo_err *e)
+{
+	uint64_t v[13];
+	static const char *const keys[] = { "domid", "hvm", "built", "paused", "running", "shutdown",
+		"dying", "reason", "memory_kib", "max_memory_kib", "vcpus", "max_vcpus", "cpu_ns" };
+	char uuid[64];
+
+	for (size_t i = 0; i < XO_ARRAY_SIZE(keys); i++)
+		if (field_u64(rec, keys[i], &v[i], e) < 0)
+			return -1;
+	memset(d, 0, sizeof(*d));
+	if (!field(rec, "uuid", uuid, sizeof(uuid)) || xo_uuid_parse(uuid, d->handle) < 0)
+		return xo_errf(e, XO_E_INTERNAL, "the simulator's reply lacks a uuid");
+	d->domid = (uint32_t)v[0];
+	d->hvm = v[1];
+	d->paused = v[3];
+	d->running = v[4];
+	d->blocked = false;
+	d->shutdown = v[5];
+	d->dying = v[6];
+	d->shutdown_reason = (unsigned)v[7];
+	d->memory_kib = v[8];
+	d->max_memory_kib = v[9];
+	d->online_vcpus = (unsigned)v[10];
+	d->max_vcpu_id = v[11] ? (unsigned)v[11] - 1 : 0;
+	d->cpu_time_ns = v[12];
+	return 0;
+}
+
+static int sim_domain_info(struct xo_backend *b, uint32_t domid, struct xo_dominfo *out,
+			   xo_err *e)
+{
+	struct xo_buf reply = XO_BUF_INIT;
+	char req[64];
+	int r;
+
+	snprintf(req, sizeof(req), "info domid=%u", domid);
+	r = call(b, req, &reply, e);
+	if (r == 0)
+		r = parse_info(reply.s + 3, out, e);
+	xo_buf_free(&reply);
+	return r;
+}
+
+static int sim_domain_list(struct xo_backend *b, struct xo_dominfo **out, size_t *n, xo_err *e)
+{
+	struct xo_buf reply = XO_BUF_INIT;
+	struct xo_dominfo *list = NULL;
+	size_t k = 0;
+	int r;
+
+	r = call(b, "list", &reply, e);
+	for (const char *line = r ? NULL : strchr(reply.s, '\n'); line; line = strchr(line, '\n')) {
+		line++;
+		list = xrealloc(list, (k + 1) * sizeof(*list));
+		if ((r = parse_info(line, &list[k], e)) < 0)
+			break;
+		k++;
+	}
+	xo_buf_free(&reply);
+	if (r < 0) {
+		free(list);
+		return -1;
+	}
+	*out = list;
+	*n = k;
+	return 0;
+}
+
+static int sim_domain_set_maxmem(struct xo_backend *b, uint32_t domid, uint64_t kib, xo_err *e)
+{
+	return simple(b, e, "maxmem domid=%u kib=%llu", domid, (unsigned long long)kib);
+}
+
+static int sim_host_info(struct xo_backend *b, struct xo_hostinfo *out, xo_err *e)
+{
+	struct xo_buf reply = XO_BUF_INIT;
+	uint64_t cpus;
+	int r = call(b, "host", &reply, e);
+
+	if (r == 0 && (field_u64(reply.s, "total_kib", &out->total_kib, e) < 0 ||
+		       field_u64(reply.s, "free_kib", &out->free_kib, e) < 0 ||
+		       field_u64(reply.s, "cpus", &cpus, e) < 0))
+		r = -1;
+	if (r == 0)
+		out->nr_cpus = (unsigned)cpus;
+	xo_buf_free(&reply);
+	return r;
+}
+
+static int sim_dm_start(struct xo_backend *b, uint32_t domid, const struct xo_dm_args *a, int *pid,
+			xo_err *e)
+{
+	struct xo_buf req = XO_BUF_INIT, reply = XO_BUF_INIT;
+	uint64_t p;
+	int r;
+
+	xo_buf_printf(&req, "dm-start domid=%u type=%s", domid, xo_vm_type_name(a->type));
+	if (a->name) {
+		xo_buf_puts(&req, " name=");
+		enc(&req, a->name);
+	}
+	if (a->uuid) {
+		xo_buf_puts(&req, " uuid=");
+		enc(&req, a->uuid);
+	}
+	r = call(b, req.s, &reply, e);
+	if (r == 0 && (r = field_u64(reply.s, "pid", &p, e)) == 0)
+		*pid = (int)p;
+	xo_buf_free(&req);
+	xo_buf_free(&reply);
+	return r;
+}
+
+static int sim_dm_stop(struct xo_backend *b, uint32_t domid, xo_err *e)
+{
+	return simple(b, e, "dm-stop domid=%u", domid);
+}
+
+static int bdf_ok(const char *bdf, xo_err *e)
+{
+	for (const char *s = bdf; *s; s++)
+		if (!strchr("0123456789abcdefABCDEF:.", *s))
+			return xo_errf(e, XO_E_INVALID, "invalid pci address '%s'", bdf);
+	return 0;
+}
+
+static int sim_pci_assign(struct xo_backend *b, uint32_t domid, const char *bdf, xo_err *e)
+{
+	if (bdf_ok(bdf, e) < 0)
+		return -1;
+	return simple(b, e, "pci-assign domid=%u bdf=%s", domid, bdf);
+}
+
+static int sim_pci_deassign(struct xo_backend *b, uint32_t domid, const char *bdf, xo_err *e)
+{
+	if (bdf_ok(bdf, e) < 0)
+		return -1;
+	return simple(b, e, "pci-deassign domid=%u bdf=%s", domid, bdf);
+}
+
+static const struct xo_backend_ops sim_ops = {
+	.name = "sim",
+	.close = sim_close,
+	.domain_create = sim_domain_create,
+	.domain_build = sim_domain_build,
+	.domain_pause = sim_domain_pause,
+	.domain_unpause = sim_domain_unpause,
+	.domain_shutdown = sim_domain_shutdown,
+	.domain_destroy = sim_domain_destroy,
+	.domain_info = sim_domain_info,
+	.domain_list = sim_domain_list,
+	.domain_set_maxmem = sim_domain_set_maxmem,
+	.host_info = sim_host_info,
+	.dm_start = sim_dm_start,
+	.dm_stop = sim_dm_stop,
+	.pci_assign = sim_pci_assign,
+	.pci_deassign = sim_pci_deassign,
+};
+
+int xo_backend_sim_open(struct xo_backend *b, xo_err *e)
+{
+	char real[PATH_MAX], *dir = NULL, *sock = NULL;
+	struct sockaddr_un sa;
+	struct simpriv *p;
+	int fd = -1;
+
+	if (xo_state_open(e) < 0)
+		return -1;
+	if (!realpath(xo_state_dir(), real))
+		return xo_err_sys(e, errno, "unable to resolve state directory '%s'", xo_state_dir());
+	dir = xasprintf("%s/sim", real);
+	if (strlen(dir) + strlen("/domain/32751.sock") >= sizeof(sa.sun_path)) {
+		xo_errf(e, XO_E_INVALID, "state directory '%s' is too deep for the simulator's unix "
+			"sockets (at most %zu bytes)", real,
+			sizeof(sa.sun_path) - 1 - strlen("/sim/domain/32751.sock"));
+		goto fail;
+	}
+	if (hv_connect(dir, &fd) < 0) {
+		if (start_simd(e) < 0)
+			goto fail;
+		if (hv_connect(dir, &fd) < 0) {
+			xo_err_sys(e, errno, "unable to connect to the simulator at '%s/hv.sock'", dir);
+			goto fail;
+		}
+	}
+	sock = xasprintf("%s/xenstored.sock", dir);
+	if (setenv("XENSTORED_PATH", sock, 1) < 0) {
+		xo_err_sys(e, errno, "unable to set XENSTORED_PATH");
+		goto fail;
+	}
+	b->xs = xs_open(0);
+	if (!b->xs) {
+		xo_err_sys(e, errno, "unable to open the simulator's xenstore at '%s'", sock);
+		goto fail;
+	}
+	p = xcalloc(1, sizeof(*p));
+	p->fd = fd;
+	b->priv = p;
+	b->ops = &sim_ops;
+	free(dir);
+	free(sock);
+	return 0;
+fail:
+	if (fd >= 0)
+		close(fd);
+	free(dir);
+	free(sock);
+	return -1;
+}

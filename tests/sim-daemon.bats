@@ -1,0 +1,172 @@
+#!/usr/bin/env bats
+# xo-simd start, stop, status: the daemon's life, and autostart by the sim backend.
+load helpers
+load sim-helpers
+
+setup() { sim_setup; }
+teardown() { sim_teardown; }
+
+@test "xo-simd start runs the daemon; status says so; its sockets accept at once" {
+	run xo-simd status
+	assert_failure 1
+	assert_output stopped
+	run xo-simd start
+	assert_success
+	run xo-simd status
+	assert_success
+	assert_output --regexp '^running [0-9]+$'
+	[ -S "$XO_STATE_DIR/sim/xenstored.sock" ]
+	[ -S "$XO_STATE_DIR/sim/hv.sock" ]
+	run xenstore-read /local/domain/0/name
+	assert_success
+	assert_output Domain-0
+	run xenstore-read /local/domain/0/domid
+	assert_output 0
+	run xo-simd ctl list
+	assert_success
+	assert_output --regexp '^0 running 1G 4 00000000-0000-0000-0000-000000000000$'
+}
+
+@test "a second xo-simd start on the same state directory is refused" {
+	xo-simd start
+	pid=$(xo-simd status | cut -d' ' -f2)
+	run xo-simd start
+	assert_failure 1
+	assert_output "xo-simd: fatal: unable to start the simulator: the simulator already runs in '$(realpath "$XO_STATE_DIR")/sim' (pid $pid)"
+	# the first one still serves
+	run xo-simd status
+	assert_output "running $pid"
+	run xenstore-read /local/domain/0/name
+	assert_output Domain-0
+}
+
+@test "xo-simd stop ends the daemon and its children and removes the sockets" {
+	xo-simd start
+	pid=$(xo-simd status | cut -d' ' -f2)
+	d=$(new_domain)
+	"$SB" dm-start "$d" > "$BATS_TEST_TMPDIR/dmpid"
+	dm=$(cat "$BATS_TEST_TMPDIR/dmpid")
+	[ -e "/proc/$dm" ]
+	run xo-simd stop
+	assert_success
+	gone "$pid"
+	gone "$dm"
+	[ ! -e "$XO_STATE_DIR/sim/xenstored.sock" ]
+	[ ! -e "$XO_STATE_DIR/sim/hv.sock" ]
+	[ ! -e "$XO_STATE_DIR/sim/domain/$d.sock" ]
+	run xo-simd status
+	assert_failure 1
+	assert_output stopped
+	run grep -c 'xo-simd\[[0-9]*\]: stopped$' "$XO_STATE_DIR/sim/simd.log"
+	assert_output 1
+}
+
+@test "xo-simd stop and ctl say clearly when nothing runs, and create nothing" {
+	export XO_STATE_DIR="$BATS_TEST_TMPDIR/none"
+	run xo-simd stop
+	assert_failure 1
+	assert_output "xo-simd: fatal: unable to stop the simulator: the simulator does not run in '$XO_STATE_DIR/sim'"
+	run xo-simd ctl list
+	assert_failure 1
+	assert_output --partial "the simulator does not run in"
+	[ ! -e "$XO_STATE_DIR" ]
+}
+
+@test "the sim backend starts xo-simd when it does not run" {
+	run xo-simd status
+	assert_failure 1
+	run "$SB" host
+	assert_success
+	assert_output "total_kib=16777216 free_kib=16777216 cpus=4"
+	run xo-simd status
+	assert_success
+}
+
+@test "xo-simd start --memory and --cpus set the host; XO_SIM_MEMORY too" {
+	xo-simd start --memory 512M --cpus 2
+	run "$SB" host
+	assert_output "total_kib=524288 free_kib=524288 cpus=2"
+	xo-simd stop
+	XO_SIM_MEMORY=2G run "$SB" host
+	assert_output "total_kib=2097152 free_kib=2097152 cpus=4"
+}
+
+@test "xo-simd rejects bad options and operands with a usage error" {
+	run xo-simd start --memory lots
+	assert_failure 100
+	assert_output --partial "invalid memory 'lots'"
+	run xo-simd start --cpus 0
+	assert_failure 100
+	run xo-simd stop --memory 1G
+	assert_failure 100
+	assert_output --partial "go with start only"
+	run xo-simd frobnicate
+	assert_failure 100
+	assert_output --partial "unknown command 'frobnicate'"
+	run xo-simd
+	assert_failure 100
+	run xo-simd status extra
+	assert_failure 100
+	XO_SIM_MEMORY=much run xo-simd start
+	assert_failure 100
+	assert_output --partial "invalid XO_SIM_MEMORY 'much'"
+	run xo-simd status
+	assert_failure 1
+}
+
+@test "xo-simd ctl checks its operands" {
+	xo-simd start
+	run xo-simd ctl
+	assert_failure 100
+	run xo-simd ctl abc show
+	assert_failure 100
+	assert_output --partial "invalid domid 'abc'"
+	run xo-simd ctl 1 frob
+	assert_failure 100
+	assert_output --partial "unknown ctl command 'frob'"
+	run xo-simd ctl 1 ignore-shutdown maybe
+	assert_failure 100
+	run xo-simd ctl 7 show
+	assert_failure 1
+	assert_output "xo-simd: fatal: unable to run ctl 7 show: domain 7 does not exist"
+	run xo-simd ctl 0 crash
+	assert_failure 1
+	assert_output --partial "refusing to act on domain 0"
+}
+
+@test "a state directory too deep for unix sockets is refused clearly" {
+	export XO_STATE_DIR="$BATS_TEST_TMPDIR/$(printf 'd%.0s' {1..90})"
+	run xo-simd start
+	assert_failure 1
+	assert_output --partial "is too deep for the simulator's unix sockets"
+	run xo-simd status
+	assert_failure
+}
+
+@test "xo-simd start --foreground serves until SIGTERM, then cleans up" {
+	mkfifo "$BATS_TEST_TMPDIR/fg.fifo"
+	xo-simd start --foreground 2> "$BATS_TEST_TMPDIR/fg.fifo" 3>&- &
+	fg=$!
+	exec 4< "$BATS_TEST_TMPDIR/fg.fifo"
+	read -r -t 10 line <&4
+	[[ "$line" == *"started: host memory 16777216 KiB, 4 cpus"* ]]
+	run "$SB" host
+	assert_success
+	run xo-simd status
+	assert_output "running $fg"
+	kill -TERM "$fg"
+	run cat <&4
+	assert_output --partial "signal 15: shutting down"
+	assert_output --partial "stopped"
+	wait "$fg"
+	run xo-simd status
+	assert_failure 1
+	[ ! -e "$XO_STATE_DIR/sim/hv.sock" ]
+}
+
+@test "xo-simd --help lists the commands and options" {
+	run xo-simd --help
+	assert_success
+	assert_line --partial "usage: xo-simd start"
+	assert_line --partial "--memory SIZE"
+}
