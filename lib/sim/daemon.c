@@ -204,6 +204,7 @@ static int daemon_run(int lockfd, int readyfd)
 	sim_xs_fini();
 	while (waitpid(-1, NULL, 0) > 0)
 		;
+	sim_loop_fini();
 	sim_log("stopped");
 	return 0;
 }

@@ -219,6 +219,20 @@ int sim_loop_init(xo_err *e)
 	return 0;
 }
 
+void sim_loop_fini(void)
+{
+	sim_loop_del(sig_reg);
+	sig_reg = NULL;
+	while (dead_list) {
+		struct sim_fd *h = dead_list;
+		dead_list = h->next_dead;
+		free(h);
+	}
+	close(sigfd);
+	close(epfd);
+	sigfd = epfd = -1;
+}
+
 void sim_loop_quit(void)
 {
 	quit = true;

@@ -97,6 +97,7 @@ int sim_loop_init(xo_err *e);
 int sim_loop_run(void);
 void sim_loop_quit(void);
 bool sim_loop_quitting(void);
+void sim_loop_fini(void);
 
 /* ---- store.c: the tree ----------------------------------------------------- */
 

@@ -154,9 +154,10 @@ static void layout(uint32_t d)
 static void device(const char *kind, uint32_t d, const char *devid, const char *params,
 		   const char *script)
 {
-	char fe[256], be[256], p[320];
+	char fe[256], be[256], p[320], dv[32];
 	xs_transaction_t t;
 
+	xo_strlcpy(dv, devid, sizeof(dv));
 	snprintf(fe, sizeof(fe), "/local/domain/%u/device/%s/%s", d, kind, devid);
 	snprintf(be, sizeof(be), "/local/domain/0/backend/%s/%u/%s", kind, d, devid);
 	t = xs_transaction_start(B.xs);
@@ -172,22 +173,22 @@ static void device(const char *kind, uint32_t d, const char *devid, const char *
 	BE("online", "1");
 	BE("state", "1");
 	if (!strcmp(kind, "vbd")) {
-		FE("virtual-device", "%s", devid);
+		FE("virtual-device", "%s", dv);
 		FE("device-type", "disk");
 		BE("removable", "1");
 		BE("dev", "xvda");
 		BE("type", "phy");
 		BE("mode", "w");
-		BE("params", "%s", params);
+		BE("params", "%s", params ? params : "");
 		BE("device-type", "disk");
 	} else if (!strcmp(kind, "vif")) {
-		FE("handle", "%s", devid);
+		FE("handle", "%s", dv);
 		FE("mac", "00:16:3e:00:00:%02x", atoi(devid) & 0xff);
-		BE("handle", "%s", devid);
+		BE("handle", "%s", dv);
 		BE("mac", "00:16:3e:00:00:%02x", atoi(devid) & 0xff);
 		BE("bridge", "xenbr0");
 	} else {
-		BE("dev-0", "%s", params);
+		BE("dev-0", "%s", params ? params : "");
 		BE("num_devs", "1");
 	}
 	if (script)
@@ -243,7 +244,7 @@ int main(int argc, char **argv)
 	int pid;
 
 	if (argc < 2) {
-		printf("1..0 # SKIP sim-backend is a helper of tests/sim-*.bats\n");
+		printf("1..0\n# sim-backend is a helper of tests/sim-*.bats\n");
 		return 0;
 	}
 	xo_prog = "sim-backend";
@@ -324,7 +325,7 @@ int main(int argc, char **argv)
 	} else if (!strcmp(cmd, "vbd") && (argc == 3 || argc == 4)) {
 		device("vbd", num(argv[0]), argv[1], argv[2], argc == 4 ? argv[3] : NULL);
 	} else if (!strcmp(cmd, "vif") && (argc == 2 || argc == 3)) {
-		device("vif", num(argv[0]), argv[1], NULL, argc == 3 ? argv[2] : NULL);
+		device("vif", num(argv[0]), argv[1], "", argc == 3 ? argv[2] : NULL);
 	} else if (!strcmp(cmd, "pcidev") && argc == 2) {
 		device("pci", num(argv[0]), "0", argv[1], NULL);
 	} else if (!strcmp(cmd, "unplug") && argc == 3) {
