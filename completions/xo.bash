@@ -28,6 +28,7 @@ _xo_programs=(
 	xo-pci-add
 	xo-pci-remove
 	xo-pci-list
+	xo-simd
 )
 
 declare -gA _xo_help_cache

@@ -11,6 +11,7 @@ XS="$XO_SRC/build/unit/sim-xs"
 sim_setup() {
 	xo_setup
 	export XENSTORED_PATH="$XO_STATE_DIR/sim/xenstored.sock"
+	# shellcheck disable=SC2034 # used by the tests
 	SIMLOG="$XO_STATE_DIR/sim/simd.log"
 }
 
@@ -73,6 +74,7 @@ watch_start() {
 }
 
 watch_next() {
+	# shellcheck disable=SC2034 # used by the tests
 	read -r -t 10 EVENT <&4
 }
 

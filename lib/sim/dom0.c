@@ -378,8 +378,9 @@ static struct dev *dev_get(const char *kind, uint32_t fe, const char *devid)
 
 	snprintf(bpath, sizeof(bpath), BACKEND "/%s/%u/%s", kind, fe, devid);
 	pp = dev_slot(bpath);
-	if (*pp)
-		return *pp;
+	d = *pp;
+	if (d)
+		return d;
 	d = xcalloc(1, sizeof(*d));
 	d->bpath = xstrdup(bpath);
 	d->xbpath = xstrdup(bpath + strlen("/local/domain/0/"));

@@ -480,7 +480,7 @@ static void on_dm_ready(void *arg, uint32_t events)
 {
 	struct dmwait *w = arg;
 	struct sim_dom *d = w->d;
-	char buf[16], path[64], reply[160];
+	char buf[16], reply[160];
 	ssize_t n;
 
 	(void)events;
@@ -488,6 +488,7 @@ static void on_dm_ready(void *arg, uint32_t events)
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n > 0 && strncmp(buf, "ready", 5) == 0) {
+		char path[64];
 		snprintf(path, sizeof(path), "/local/domain/0/device-model/%u/state", d->domid);
 		sim_xs_write(&sim_dom0, path, "running");
 		sim_log("device model of domain %u started (pid %d)", d->domid, (int)w->pid);

@@ -140,7 +140,7 @@ void sim_child_watch(pid_t pid, sim_child_cb cb, void *arg)
 	children = c;
 }
 
-void sim_child_forget(void *arg)
+void sim_child_forget(const void *arg)
 {
 	for (struct child *c = children; c; c = c->next)
 		if (c->arg == arg)

@@ -87,7 +87,7 @@ void sim_task_cancel(struct sim_task *t);
 /* child processes: cb runs when pid exits (status as from waitpid) */
 typedef void (*sim_child_cb)(void *arg, pid_t pid, int status);
 void sim_child_watch(pid_t pid, sim_child_cb cb, void *arg);
-void sim_child_forget(void *arg);
+void sim_child_forget(const void *arg);
 /* fork with signals restored in the child; the child keeps fds 0-2 and,
  * if keep >= 0, keep as fd 3 (without close-on-exec); it closes every other */
 pid_t sim_fork(int keep);

@@ -608,12 +608,10 @@ static void do_perms(struct sim_conn *c, const struct xsd_sockmsg *h, const char
 	struct xo_buf out = XO_BUF_INIT;
 	struct sim_perm *perms = NULL;
 	unsigned n = 0;
-	const char *arg;
 	int r;
 
 	if (h->type == XS_GET_PERMS) {
-		arg = onearg(p, h->len);
-		if ((r = canonicalize(c, arg, true, path, sizeof(path), NULL)))
+		if ((r = canonicalize(c, onearg(p, h->len), true, path, sizeof(path), NULL)))
 			return reply_error(c, h, r);
 		if (path[0] == '@') {
 			const struct sim_permset *ps = sim_xs_special_perms(path);
@@ -695,7 +693,7 @@ static void do_directory_part(struct sim_conn *c, const struct xsd_sockmsg *h, c
 			len += strlen(child) + 1;
 			child = kids.s + off + len;
 		}
-		if (len == 0 && off < kids.len) {
+		if (len == 0) {
 			xo_buf_free(&kids);
 			xo_buf_free(&out);
 			return reply_error(c, h, E2BIG);
@@ -714,7 +712,6 @@ static void process(struct sim_conn *c, const struct xsd_sockmsg *h, const char 
 	char path[XENSTORE_ABS_PATH_MAX + 64];
 	struct sim_tx *tx = NULL;
 	struct conntx *t = NULL;
-	const char *arg;
 	int r;
 	bool priv_only = h->type == XS_CONTROL || h->type == XS_INTRODUCE || h->type == XS_RELEASE ||
 			 h->type == XS_IS_DOMAIN_INTRODUCED || h->type == XS_RESUME ||
@@ -755,8 +752,8 @@ static void process(struct sim_conn *c, const struct xsd_sockmsg *h, const char 
 		snprintf(id, sizeof(id), "%u", t->id);
 		return reply_str(c, h, id);
 	}
-	case XS_TRANSACTION_END:
-		arg = onearg(p, h->len);
+	case XS_TRANSACTION_END: {
+		const char *arg = onearg(p, h->len);
 		if (!arg || (strcmp(arg, "T") && strcmp(arg, "F")))
 			return reply_error(c, h, EINVAL);
 		if (!t)
@@ -765,6 +762,7 @@ static void process(struct sim_conn *c, const struct xsd_sockmsg *h, const char 
 		if (r)
 			return reply_error(c, h, r);
 		return reply_str(c, h, "OK");
+	}
 	case XS_INTRODUCE:
 		return do_introduce(c, h, p);
 	case XS_RELEASE:
@@ -796,8 +794,7 @@ static void process(struct sim_conn *c, const struct xsd_sockmsg *h, const char 
 	}
 
 	/* the one-path requests */
-	arg = onearg(p, h->len);
-	if ((r = canonicalize(c, arg, false, path, sizeof(path), NULL)))
+	if ((r = canonicalize(c, onearg(p, h->len), false, path, sizeof(path), NULL)))
 		return reply_error(c, h, r);
 	switch (h->type) {
 	case XS_READ: {

@@ -220,11 +220,9 @@ static int wait_for(const char *path, const char *value, int seconds)
 			break;
 		struct pollfd p = { fd, POLLIN, 0 };
 		if (poll(&p, 1, (int)(end - now)) > 0) {
-			unsigned n;
 			char **ev;
 			while ((ev = xs_check_watch(B.xs)))
 				free(ev);
-			(void)n;
 		}
 	}
 	fprintf(stderr, "sim-backend: timeout: '%s' is '%s', waited for %s\n", path, v ? v : "(absent)",
