@@ -780,7 +780,8 @@ int sim_tx_end(struct sim_tx *tx, bool commit)
 			upd[nupd++] = e;
 		}
 	}
-	qsort(upd, nupd, sizeof(*upd), cmp_depth);
+	if (nupd)
+		qsort(upd, nupd, sizeof(*upd), cmp_depth);
 	for (size_t i = 0; i < nupd; i++) {
 		struct txe *e = upd[i];
 		struct node *n = lookup(e->path);

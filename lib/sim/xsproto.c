@@ -398,9 +398,9 @@ static void listener_close(struct listener *l)
 {
 	if (!l)
 		return;
+	unlink(l->path);
 	sim_loop_del(l->reg);
 	close(l->fd);
-	unlink(l->path);
 	free(l->path);
 	free(l);
 }
