@@ -42,7 +42,9 @@
  *   list                                    -> ok count=N, a record per line
  *   maxmem domid=N kib=K                    -> ok
  *   host                                    -> ok total_kib=K free_kib=K cpus=N
- *   dm-start domid=N type=T [name=S uuid=U] -> ok pid=P
+ *   dm-start domid=N type=T [name=S uuid=U] -> ok pid=P, once the device
+ *                                           model process reports ready and
+ *                                           device-model/N/state = running
  *   dm-stop domid=N                         -> ok
  *   pci-assign|pci-deassign domid=N bdf=DDDD:BB:DD.F        -> ok
  *   switch domid=N name=ignore-shutdown|refuse-unplug|hotplug-fail
