@@ -54,6 +54,11 @@ void xo_backend_close(void)
 	cached = NULL;
 }
 
+void xo_backend_forget(void)
+{
+	cached = NULL;
+}
+
 static int need(const void *fn, const struct xo_backend *b, const char *what, xo_err *e)
 {
 	if (fn)

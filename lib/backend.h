@@ -134,6 +134,8 @@ struct xo_backend {
 /* the backend named by XO_BACKEND (xen by default); cached per process */
 int xo_backend_open(struct xo_backend **b, xo_err *e);
 void xo_backend_close(void);
+/* drop the cached backend without closing it: for a forked child (its threads are gone) */
+void xo_backend_forget(void);
 const char *xo_backend_name(void);
 
 /* the implementations (lib/backend-xen.c, lib/backend-sim.c) */

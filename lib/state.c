@@ -2,6 +2,7 @@
  * state.c: the state directory (see state.h).
  */
 #include <dirent.h>
+#include <signal.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -9,12 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "state.h"
 
 unsigned long xo_fsync_count;
+volatile sig_atomic_t xo_lock_interrupted;
 
 static int state_fd = -1;
 static char *state_dir;
@@ -78,6 +81,74 @@ int xo_state_open(xo_err *e)
 	state_fd = fd;
 	state_dir = xstrdup(dir);
 	return fd;
+}
+
+static struct {
+	char name[16];
+	int fd;
+} subdirs[8];
+
+int xo_state_subdir(const char *name, xo_err *e)
+{
+	size_t i;
+	int sfd, fd;
+
+	for (i = 0; i < XO_ARRAY_SIZE(subdirs) && subdirs[i].name[0]; i++)
+		if (strcmp(subdirs[i].name, name) == 0)
+			return subdirs[i].fd;
+	if ((sfd = xo_state_open(e)) < 0)
+		return -1;
+	if (mkdirat(sfd, name, 0755) < 0 && errno != EEXIST)
+		return xo_err_sys(e, errno, "unable to create '%s/%s'", xo_state_dir(), name);
+	fd = openat(sfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return xo_err_sys(e, errno, "unable to open '%s/%s'", xo_state_dir(), name);
+	if (i < XO_ARRAY_SIZE(subdirs)) {
+		xo_strlcpy(subdirs[i].name, name, sizeof(subdirs[i].name));
+		subdirs[i].fd = fd;
+	}
+	return fd;
+}
+
+static int inotify_fd = -1;
+static struct {
+	char name[16];
+	uint32_t mask;
+} watched[8];
+
+int xo_state_inotify(const char *subdir, uint32_t mask, xo_err *e)
+{
+	size_t i;
+
+	if (inotify_fd < 0) {
+		inotify_fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+		if (inotify_fd < 0)
+			return xo_err_sys(e, errno, "inotify");
+	}
+	for (i = 0; i < XO_ARRAY_SIZE(watched) && watched[i].name[0]; i++)
+		if (strcmp(watched[i].name, subdir) == 0 && (watched[i].mask & mask) == mask)
+			return inotify_fd;
+	if (xo_state_subdir(subdir, e) < 0)
+		return -1;
+	char *path = xo_state_path(subdir);
+	/* IN_MASK_ADD: a second caller's events add to the first one's */
+	int w = inotify_add_watch(inotify_fd, path, mask | IN_MASK_ADD);
+	free(path);
+	if (w < 0)
+		return xo_err_sys(e, errno, "unable to watch '%s/%s'", xo_state_dir(), subdir);
+	if (i < XO_ARRAY_SIZE(watched)) {
+		xo_strlcpy(watched[i].name, subdir, sizeof(watched[i].name));
+		watched[i].mask |= mask;
+	}
+	return inotify_fd;
+}
+
+void xo_state_forget(void)
+{
+	inotify_fd = -1;
+	memset(watched, 0, sizeof(watched));
+	state_fd = -1;
+	memset(subdirs, 0, sizeof(subdirs));
 }
 
 int xo_state_fd(void)
@@ -303,7 +374,7 @@ int xo_vm_lock(const char *uuid, bool wait, xo_err *e)
 	}
 	while (flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) < 0) {
 		int err = errno;
-		if (err == EINTR)
+		if (err == EINTR && !xo_lock_interrupted)
 			continue;
 		close(fd);
 		if (err == EWOULDBLOCK)

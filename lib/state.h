@@ -28,6 +28,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <signal.h>
+#include <stdint.h>
 
 #include "err.h"
 #include "util.h"
@@ -58,6 +60,20 @@ int xo_rmtree(int dirfd, const char *name);
 int xo_mkdir(int dirfd, const char *name, xo_err *e);
 int xo_fsync_dir(int dirfd);
 
+/* a subdirectory of the state directory (created if missing), opened once and cached */
+int xo_state_subdir(const char *name, xo_err *e);
+/* forget every cached descriptor: for a child that closed them (a detached worker) */
+void xo_state_forget(void);
+
+/*
+ * One inotify descriptor per process, with a watch on a state subdirectory
+ * (added once, kept). Closing an inotify descriptor waits for an RCU grace
+ * period (milliseconds), so waits share this one and never close it. The
+ * events of every watched directory arrive on it: a waiter drains them and
+ * re-checks its own condition.
+ */
+int xo_state_inotify(const char *subdir, uint32_t mask, xo_err *e);
+
 /* the number of fsync calls this process made (for benchmarks) */
 extern unsigned long xo_fsync_count;
 
@@ -74,7 +90,9 @@ int xo_vm_dir_lock(int vmfd, bool exclusive, xo_err *e);
 bool xo_vm_dir_alive(int vmfd);
 
 /* the per-VM operation lock (VM/<uuid>/lock): returns an fd holding it.
- * wait=false fails with class busy at once if another process holds it. */
+ * wait=false fails with class busy at once if another process holds it; a
+ * waiting call returns -1 on a signal when xo_lock_interrupted is set. */
+extern volatile sig_atomic_t xo_lock_interrupted;
 int xo_vm_lock(const char *uuid, bool wait, xo_err *e);
 
 #endif

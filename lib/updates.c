@@ -19,17 +19,7 @@
 
 static int updates_dir(xo_err *e)
 {
-	static int fd = -1;
-	int sfd;
-
-	if (fd >= 0)
-		return fd;
-	if ((sfd = xo_state_open(e)) < 0)
-		return -1;
-	fd = openat(sfd, "updates", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return xo_err_sys(e, errno, "unable to open '%s/updates'", xo_state_dir());
-	return fd;
+	return xo_state_subdir("updates", e);
 }
 
 /* the sequence number of the current segment; 0 if none yet */
@@ -231,18 +221,9 @@ int xo_updates_get(const char *token, int timeout_ms, struct xo_update **out, ch
 			break;
 		if (ifd < 0) {
 			/* watch first, then read again: nothing slips between the two */
-			ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-			if (ifd < 0) {
-				xo_err_sys(e, errno, "inotify");
+			ifd = xo_state_inotify("updates", IN_MODIFY | IN_CREATE | IN_MOVED_TO, e);
+			if (ifd < 0)
 				goto out;
-			}
-			char *dir = xo_state_path("updates");
-			int w = inotify_add_watch(ifd, dir, IN_MODIFY | IN_CREATE | IN_MOVED_TO);
-			free(dir);
-			if (w < 0) {
-				xo_err_sys(e, errno, "unable to watch the event log");
-				goto out;
-			}
 			continue;
 		}
 		int wait = -1;
@@ -265,8 +246,6 @@ int xo_updates_get(const char *token, int timeout_ms, struct xo_update **out, ch
 	snprintf(newtok, toksize, "%lu.%lu", seq, off);
 	r = (int)n;
 out:
-	if (ifd >= 0)
-		close(ifd);
 	if (r < 0) {
 		free(*out);
 		*out = NULL;
