@@ -1,0 +1,69 @@
+/*
+ * hotplug.c: hotplug scripts (see hotplug.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hotplug.h"
+#include "state.h"
+#include "util.h"
+
+bool xo_hotplug_by_xo(void)
+{
+	const char *s = getenv("XO_HOTPLUG");
+	return !s || strcmp(s, "udev") != 0;
+}
+
+const char *xo_script_dir(void)
+{
+	const char *s = getenv("XO_SCRIPT_DIR");
+	return s && *s ? s : XO_LIBEXECDIR;
+}
+
+int xo_hotplug_timeout_ms(void)
+{
+	const char *s = getenv("XO_HOTPLUG_TIMEOUT");
+	double v;
+	if (s && xo_parse_seconds(s, &v) == 0)
+		return (int)(v * 1000);
+	return 300 * 1000;
+}
+
+int xo_hotplug_spawn(const char *uuid, const char *script, const char *kind, uint32_t fe,
+		     long devid, const char *action, struct xo_child *c, xo_err *e)
+{
+	char xbpath[96], xbtype[48], scriptenv[1100], vifenv[48], logname[96];
+	char *env[8];
+	char *argv[4];
+	int n = 0, logfd;
+	bool vif = strcmp(kind, "vif") == 0;
+
+	snprintf(xbpath, sizeof(xbpath), "XENBUS_PATH=backend/%s/%u/%ld", kind, fe, devid);
+	snprintf(xbtype, sizeof(xbtype), "XENBUS_TYPE=%s", kind);
+	snprintf(scriptenv, sizeof(scriptenv), "script=%s", script);
+	env[n++] = xbpath;
+	env[n++] = xbtype;
+	env[n++] = "XENBUS_BASE_PATH=backend";
+	env[n++] = scriptenv;
+	if (vif) {
+		snprintf(vifenv, sizeof(vifenv), "vif=vif%u.%ld", fe, devid);
+		env[n++] = vifenv;
+	}
+	env[n] = NULL;
+	argv[0] = (char *)script;
+	argv[1] = (char *)action;
+	argv[2] = vif ? "type_if=vif" : NULL;
+	argv[3] = NULL;
+	snprintf(logname, sizeof(logname), "VM/%s/hotplug.log", uuid);
+	logfd = openat(xo_state_fd(), logname, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	int r = xo_spawn(c, argv, env, logfd >= 0 ? logfd : XO_SPAWN_NULL, false, e);
+	if (logfd >= 0)
+		close(logfd);
+	if (r < 0)
+		xo_err_wrap(e, "hotplug script");
+	return r;
+}

@@ -1,0 +1,33 @@
+/*
+ * hotplug.h: running the hotplug scripts of device backends.
+ *
+ * XO_HOTPLUG=xo (the default) makes xo run the script itself right after
+ * writing a backend, as xenopsd and libxl do (a dom0 without udev needs
+ * it); xo also writes /libxl/disable_udev so that udev-invoked scripts step
+ * aside. XO_HOTPLUG=udev leaves the scripts to the udev rules in
+ * share/udev/ (xo removes /libxl/disable_udev) and only waits.
+ *
+ * A script is run with the environment xenopsd and libxl give it:
+ * XENBUS_PATH=backend/<kind>/<fe>/<devid>, XENBUS_TYPE, XENBUS_BASE_PATH,
+ * script, and for a vif vif=vif<fe>.<devid>; arguments "add" / "remove"
+ * for block devices, "online type_if=vif" / "offline type_if=vif" for vifs.
+ * Its output goes to VM/<uuid>/hotplug.log. The scripts are found in
+ * $XO_SCRIPT_DIR (default: the installed libexec directory), unless the
+ * backend names another one in its `script` key.
+ */
+#ifndef XO_HOTPLUG_H
+#define XO_HOTPLUG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "spawn.h"
+
+bool xo_hotplug_by_xo(void);
+const char *xo_script_dir(void);
+/* $XO_HOTPLUG_TIMEOUT seconds (default 300, as xenopsd) in ms */
+int xo_hotplug_timeout_ms(void);
+int xo_hotplug_spawn(const char *uuid, const char *script, const char *kind, uint32_t fe,
+		     long devid, const char *action, struct xo_child *c, xo_err *e);
+
+#endif
