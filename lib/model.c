@@ -680,6 +680,7 @@ static void strv_free(char **v, size_t n)
 void xo_vif_free(struct xo_vif *v)
 {
 	free(v->bridge);
+	free(v->script);
 	strv_free(v->ipv4_allowed, v->n_ipv4);
 	strv_free(v->ipv6_allowed, v->n_ipv6);
 	xo_kvs_free(&v->extra_private_keys);
@@ -789,13 +790,15 @@ int xo_vif_check(struct xo_vif *v, xo_err *e)
 	for (size_t i = 0; i < v->n_ipv6; i++)
 		if (addr_check(v->ipv6_allowed[i], AF_INET6, e) < 0)
 			return -1;
+	if (v->script && *v->script && path_check(v->script, "vif script", e) < 0)
+		return -1;
 	if (v->locking_mode != XO_LOCK_LOCKED && (v->n_ipv4 || v->n_ipv6))
 		return xo_errf(e, XO_E_INVALID, "invalid vif: allowed addresses need locking mode 'locked'");
 	return 0;
 }
 
 static const char *const vif_keys[] = { "position", "mac", "bridge", "mtu", "rate", "carrier",
-	"locking_mode", "ipv4_allowed", "ipv6_allowed", "extra_private_keys", NULL };
+	"locking_mode", "ipv4_allowed", "ipv6_allowed", "extra_private_keys", "script", NULL };
 static const char *const rate_keys[] = { "kbytes_per_s", "timeslice_us", NULL };
 
 static int strv_from_json(struct json_object *o, const char *key, int family, struct xo_vif *v,
@@ -849,8 +852,13 @@ int xo_vif_from_json(struct json_object *o, struct xo_vif *v, xo_err *e)
 		return -1;
 	if (strv_from_json(o, "ipv4_allowed", AF_INET, v, e) < 0 ||
 	    strv_from_json(o, "ipv6_allowed", AF_INET6, v, e) < 0 ||
-	    kvs_from_json(o, "extra_private_keys", "vif", &v->extra_private_keys, e) < 0)
+	    kvs_from_json(o, "extra_private_keys", "vif", &v->extra_private_keys, e) < 0 ||
+	    opt_str(o, "script", "vif", &v->script, e) < 0)
 		return -1;
+	if (v->script && !*v->script) {
+		free(v->script);
+		v->script = NULL;
+	}
 	return xo_vif_check(v, e);
 }
 
@@ -883,6 +891,7 @@ struct json_object *xo_vif_to_json(const struct xo_vif *v)
 	json_object_object_add(o, "ipv4_allowed", strv_to_json(v->ipv4_allowed, v->n_ipv4));
 	json_object_object_add(o, "ipv6_allowed", strv_to_json(v->ipv6_allowed, v->n_ipv6));
 	json_object_object_add(o, "extra_private_keys", kvs_to_json(&v->extra_private_keys));
+	xo_json_add_str(o, "script", v->script ? v->script : "");
 	return o;
 }
 

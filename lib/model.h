@@ -83,6 +83,7 @@ struct xo_vif {
 	size_t n_ipv4, n_ipv6;
 	char **ipv4_allowed, **ipv6_allowed;
 	struct xo_kvs extra_private_keys;
+	char *script;                /* hotplug script; NULL = xo's vif script */
 };
 
 #define XO_PCI_POSITION_MAX 255

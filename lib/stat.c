@@ -1,0 +1,234 @@
+/*
+ * stat.c: runtime state of VMs and devices (see stat.h).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "device.h"
+#include "domain.h"
+#include "json.h"
+#include "stat.h"
+#include "xs.h"
+
+const char *xo_shutdown_reason_name(int reason)
+{
+	static const char *const names[] = { "poweroff", "reboot", "suspend", "crash", "watchdog",
+		"soft_reset" };
+	return reason >= 0 && reason < 6 ? names[reason] : "unknown";
+}
+
+int xo_vm_stat(struct xo_backend *b, const struct xo_vm *vm, struct xo_vm_state *s, xo_err *e)
+{
+	struct xo_dominfo di;
+	struct xo_extra x;
+	uint32_t d;
+	char p[128], v[64];
+	int r;
+
+	memset(s, 0, sizeof(*s));
+	s->power_state = "Halted";
+	s->domid = -1;
+	s->vnc_port = -1;
+	r = xo_vm_find_domain(b, vm->uuid, &d, &di, e);
+	if (r <= 0)
+		return r;
+	s->domid = (int)d;
+	s->power_state = di.paused ? "Paused" : "Running";
+	s->shutdown = di.shutdown;
+	s->shutdown_reason = di.shutdown ? (int)di.shutdown_reason : -1;
+	s->memory_actual = di.memory_kib * 1024;
+	snprintf(p, sizeof(p), "/local/domain/%u/memory/target", d);
+	if (xo_xs_read_buf(b->xs, XBT_NULL, p, v, sizeof(v)))
+		s->memory_target = strtoull(v, NULL, 10) * 1024;
+	for (unsigned i = 0; i < vm->vcpu_max; i++) {
+		snprintf(p, sizeof(p), "/local/domain/%u/cpu/%u/availability", d, i);
+		if (xo_xs_read_buf(b->xs, XBT_NULL, p, v, sizeof(v)) && strcmp(v, "online") == 0)
+			s->vcpu_target++;
+	}
+	snprintf(p, sizeof(p), "/local/domain/%u/console/ring-ref", d);
+	s->console = xo_xs_exists(b->xs, XBT_NULL, p);
+	snprintf(p, sizeof(p), "/local/domain/%u/console/tty", d);
+	xo_xs_read_buf(b->xs, XBT_NULL, p, s->console_tty, sizeof(s->console_tty));
+	snprintf(p, sizeof(p), "/local/domain/%u/console/vnc-port", d);
+	if (xo_xs_read_buf(b->xs, XBT_NULL, p, v, sizeof(v)))
+		s->vnc_port = atoi(v);
+	snprintf(p, sizeof(p), "/local/domain/%u/action-request", d);
+	xo_xs_read_buf(b->xs, XBT_NULL, p, s->action_request, sizeof(s->action_request));
+	xo_err ignore;
+	if (xo_extra_load(vm->uuid, &x, &ignore) == 0) {
+		s->start_time = x.create_time;
+		xo_extra_free(&x);
+	}
+	return 0;
+}
+
+struct json_object *xo_vm_state_to_json(const struct xo_vm_state *s)
+{
+	struct json_object *o = json_object_new_object();
+	struct json_object *consoles = json_object_new_array();
+
+	xo_json_add_str(o, "power_state", s->power_state);
+	if (s->domid >= 0)
+		xo_json_add_int(o, "domid", s->domid);
+	else
+		json_object_object_add(o, "domid", NULL);
+	if (s->console) {
+		struct json_object *c = json_object_new_object();
+		xo_json_add_str(c, "protocol", "vt100");
+		xo_json_add_str(c, "path", s->console_tty);
+		xo_json_add_int(c, "port", -1);
+		json_object_array_add(consoles, c);
+	}
+	if (s->vnc_port >= 0) {
+		struct json_object *c = json_object_new_object();
+		xo_json_add_str(c, "protocol", "rfb");
+		xo_json_add_str(c, "path", "");
+		xo_json_add_int(c, "port", s->vnc_port);
+		json_object_array_add(consoles, c);
+	}
+	json_object_object_add(o, "consoles", consoles);
+	xo_json_add_int(o, "memory_target", (int64_t)s->memory_target);
+	xo_json_add_int(o, "memory_actual", (int64_t)s->memory_actual);
+	xo_json_add_int(o, "vcpu_target", s->vcpu_target);
+	xo_json_add_double(o, "start_time", s->start_time);
+	if (s->shutdown)
+		xo_json_add_str(o, "shutdown_reason", xo_shutdown_reason_name(s->shutdown_reason));
+	else
+		json_object_object_add(o, "shutdown_reason", NULL);
+	if (s->action_request[0])
+		xo_json_add_str(o, "action_request", s->action_request);
+	else
+		json_object_object_add(o, "action_request", NULL);
+	return o;
+}
+
+void xo_vm_state_print(FILE *f, const struct xo_vm *vm, const struct xo_vm_state *s)
+{
+	char mem[32];
+
+	fprintf(f, "%s %s %s", vm->uuid, vm->name, s->power_state);
+	if (s->domid < 0) {
+		fputc('\n', f);
+		return;
+	}
+	xo_fmt_size(s->memory_target, mem, sizeof(mem));
+	fprintf(f, " domid=%d memory=%s vcpus=%u console=%s start=%.3f", s->domid, mem,
+		s->vcpu_target, s->console ? (s->console_tty[0] ? s->console_tty : "pv") : "-",
+		s->start_time);
+	if (s->shutdown)
+		fprintf(f, " shutdown=%s", xo_shutdown_reason_name(s->shutdown_reason));
+	if (s->action_request[0])
+		fprintf(f, " action-request=%s", s->action_request);
+	fputc('\n', f);
+}
+
+static void dev_common(struct xo_backend *b, const struct xo_devpaths *p, struct xo_dev_state *s)
+{
+	char k[256];
+
+	snprintf(k, sizeof(k), "%s/state", p->be);
+	xo_xs_read_buf(b->xs, XBT_NULL, k, s->backend_state, sizeof(s->backend_state));
+	snprintf(k, sizeof(k), "%s/state", p->fe);
+	xo_xs_read_buf(b->xs, XBT_NULL, k, s->frontend_state, sizeof(s->frontend_state));
+	snprintf(k, sizeof(k), "%s/hotplug-status", p->be);
+	xo_xs_read_buf(b->xs, XBT_NULL, k, s->hotplug_status, sizeof(s->hotplug_status));
+}
+
+int xo_vbd_stat(struct xo_backend *b, const struct xo_vm *vm, const struct xo_vbd *v,
+		struct xo_dev_state *s, xo_err *e)
+{
+	struct xo_devpaths p;
+	uint32_t d;
+	char k[256];
+	int r;
+
+	memset(s, 0, sizeof(*s));
+	s->active = xo_device_active(b, vm->uuid, "vbd", v->name);
+	if ((r = xo_vm_find_domain(b, vm->uuid, &d, NULL, e)) <= 0)
+		return r;
+	s->plugged = xo_vbd_plugged(b, d, v);
+	xo_devpaths(&p, vm->uuid, d, "vbd", xo_vbd_devid(v->name));
+	dev_common(b, &p, s);
+	snprintf(k, sizeof(k), "%s/params", p.be);
+	xo_xs_read_buf(b->xs, XBT_NULL, k, s->params, sizeof(s->params));
+	snprintf(k, sizeof(k), "%s/physical-device", p.be);
+	xo_xs_read_buf(b->xs, XBT_NULL, k, s->physical_device, sizeof(s->physical_device));
+	return 0;
+}
+
+int xo_vif_stat(struct xo_backend *b, const struct xo_vm *vm, const struct xo_vif *v,
+		struct xo_dev_state *s, xo_err *e)
+{
+	struct xo_devpaths p;
+	uint32_t d;
+	char k[256], id[16];
+	int r;
+
+	memset(s, 0, sizeof(*s));
+	snprintf(id, sizeof(id), "%d", v->position);
+	s->active = xo_device_active(b, vm->uuid, "vif", id);
+	if ((r = xo_vm_find_domain(b, vm->uuid, &d, NULL, e)) <= 0)
+		return r;
+	s->plugged = xo_vif_plugged(b, d, v);
+	xo_devpaths(&p, vm->uuid, d, "vif", v->position);
+	dev_common(b, &p, s);
+	snprintf(k, sizeof(k), "%s/bridge", p.be);
+	xo_xs_read_buf(b->xs, XBT_NULL, k, s->params, sizeof(s->params));
+	if (s->plugged)
+		snprintf(s->device, sizeof(s->device), "vif%u.%d", d, v->position);
+	return 0;
+}
+
+int xo_pci_stat(struct xo_backend *b, const struct xo_vm *vm, const struct xo_pci *pci,
+		struct xo_dev_state *s, xo_err *e)
+{
+	uint32_t d;
+	int r;
+
+	memset(s, 0, sizeof(*s));
+	if ((r = xo_vm_find_domain(b, vm->uuid, &d, NULL, e)) <= 0)
+		return r;
+	s->plugged = xo_pci_plugged(b, d, pci);
+	s->active = s->plugged;
+	xo_strlcpy(s->params, pci->address, sizeof(s->params));
+	return 0;
+}
+
+struct json_object *xo_dev_state_to_json(const struct xo_dev_state *s, const char *kind)
+{
+	struct json_object *o = json_object_new_object();
+
+	xo_json_add_bool(o, "active", s->active);
+	xo_json_add_bool(o, "plugged", s->plugged);
+	if (strcmp(kind, "pci") == 0) {
+		xo_json_add_str(o, "address", s->params);
+		return o;
+	}
+	xo_json_add_str(o, "backend_state", s->backend_state);
+	xo_json_add_str(o, "frontend_state", s->frontend_state);
+	xo_json_add_str(o, "hotplug_status", s->hotplug_status);
+	if (strcmp(kind, "vbd") == 0) {
+		xo_json_add_str(o, "params", s->params);
+		xo_json_add_str(o, "physical_device", s->physical_device);
+	} else {
+		xo_json_add_str(o, "bridge", s->params);
+		xo_json_add_str(o, "device", s->device);
+	}
+	return o;
+}
+
+void xo_dev_state_print(FILE *f, const char *id, const struct xo_dev_state *s, const char *kind)
+{
+	fprintf(f, "%s %s %s", id, s->active ? "active" : "inactive", s->plugged ? "plugged" : "unplugged");
+	if (strcmp(kind, "pci") != 0 && s->plugged) {
+		fprintf(f, " state=%s/%s hotplug=%s", s->backend_state[0] ? s->backend_state : "-",
+			s->frontend_state[0] ? s->frontend_state : "-",
+			s->hotplug_status[0] ? s->hotplug_status : "-");
+		fprintf(f, " %s=", strcmp(kind, "vbd") == 0 ? "params" : "bridge");
+		fputs(s->params[0] ? s->params : "-", f);
+		if (s->device[0])
+			fprintf(f, " device=%s", s->device);
+	}
+	fputc('\n', f);
+}
