@@ -8,7 +8,7 @@
 #include "state.h"
 
 enum { O_POSITION = 256, O_MAC, O_BRIDGE, O_MTU, O_RATE, O_CARRIER, O_LOCKING, O_ALLOW,
-	O_PRIVATE_KEY };
+	O_PRIVATE_KEY, O_SCRIPT };
 
 static const struct xo_opt opts[] = {
 	{ O_POSITION, "position", "N", "device position (default: next free)" },
@@ -20,6 +20,7 @@ static const struct xo_opt opts[] = {
 	{ O_LOCKING, "locking-mode", "MODE", "unlocked, locked or disabled (default unlocked)" },
 	{ O_ALLOW, "allow", "ADDR", "an allowed ipv4 or ipv6 address when locked (repeatable)" },
 	{ O_PRIVATE_KEY, "private-key", "KEY=VALUE", "an extra private key (repeatable)" },
+	{ O_SCRIPT, "script", "PATH", "hotplug script (default: xo's vif script)" },
 	{ 0, NULL, NULL, NULL },
 };
 
@@ -79,6 +80,7 @@ int main(int argc, char **argv)
 			if (xo_kvs_set_arg(&v.extra_private_keys, cli.arg, "private-key", &e) < 0)
 				return xo_cli_fail(&e);
 			break;
+		case O_SCRIPT: free(v.script); v.script = xstrdup(cli.arg); break;
 		}
 	}
 	xo_cli_operands(&cli, 1, 1);

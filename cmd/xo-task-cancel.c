@@ -1,0 +1,21 @@
+/* xo-task-cancel: cancel a pending task */
+#include "cli.h"
+#include "task.h"
+
+static const struct xo_opt opts[] = { { 0, NULL, NULL, NULL } };
+
+int main(int argc, char **argv)
+{
+	struct xo_cli cli;
+	xo_err e;
+
+	xo_cli_init(&cli, argc, argv, "TASK", opts);
+	while (xo_cli_next(&cli) != -1)
+		;
+	xo_cli_operands(&cli, 1, 1);
+	if (xo_task_cancel(cli.argv[0], &e) < 0) {
+		xo_err_wrap(&e, "unable to cancel task %s", cli.argv[0]);
+		return xo_cli_fail(&e);
+	}
+	return 0;
+}

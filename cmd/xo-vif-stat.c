@@ -1,0 +1,7 @@
+/* xo-vif-stat: show the runtime state of a VM's vifs */
+#include "devstat.h"
+
+int main(int argc, char **argv)
+{
+	return xo_devstat_main(argc, argv, "vif");
+}
