@@ -936,7 +936,7 @@ int xo_vif_load(const char *uuid, int position, struct xo_vif *v, xo_err *e)
 
 int xo_vif_save(const char *uuid, const struct xo_vif *v, xo_err *e)
 {
-	char f[64], id[16];
+	char f[64];
 	int vmfd = edit_begin(uuid, e), r;
 
 	if (vmfd < 0)
@@ -945,6 +945,7 @@ int xo_vif_save(const char *uuid, const struct xo_vif *v, xo_err *e)
 	r = write_json(vmfd, f, xo_vif_to_json(v), 0, e);
 	close(vmfd);
 	if (r == 0) {
+		char id[16];
 		snprintf(id, sizeof(id), "%d", v->position);
 		xo_updates_emit2("vif", uuid, id);
 	}
