@@ -498,6 +498,13 @@ int xo_vm_remove(const char *uuid, xo_err *e)
 		goto out;
 	}
 	snprintf(link, sizeof(link), "name/%s", vm.name);
+	/* under the name index lock: the link dangles now, and claim_name() of a
+	 * new VM of the same name may be replacing it; without the lock we could
+	 * read our link and then unlink the new VM's */
+	int namelock = openat(sfd, "name/.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (namelock >= 0)
+		while (flock(namelock, LOCK_EX) < 0 && errno == EINTR)
+			;
 	char target[PATH_MAX];
 	ssize_t n = readlinkat(sfd, link, target, sizeof(target) - 1);
 	if (n > 0) {
@@ -505,6 +512,8 @@ int xo_vm_remove(const char *uuid, xo_err *e)
 		if (xo_str_endswith(target, uuid))
 			unlinkat(sfd, link, 0);
 	}
+	if (namelock >= 0)
+		close(namelock);
 	xo_rmtree(sfd, trash);
 	xo_updates_emit("vm", uuid);
 	r = 0;
