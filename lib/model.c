@@ -619,7 +619,7 @@ int xo_vbd_from_json(struct json_object *o, struct xo_vbd *v, xo_err *e)
 	    kvs_from_json(o, "extra_backend_keys", "vbd", &v->extra_backend_keys, e) < 0 ||
 	    kvs_from_json(o, "extra_private_keys", "vbd", &v->extra_private_keys, e) < 0)
 		return -1;
-	if ((r = json_object_object_get_ex(o, "qos", &qos) ? 1 : 0) && !json_object_is_type(qos, json_type_null)) {
+	if (json_object_object_get_ex(o, "qos", &qos) && !json_object_is_type(qos, json_type_null)) {
 		if (xo_json_check_keys(qos, qos_keys, "vbd qos", e) < 0)
 			return -1;
 		if ((r = xo_json_get_string(qos, "scheduler", "vbd qos", &s, e)) < 0)
