@@ -325,7 +325,7 @@ static int hotplug(struct xo_backend *b, const struct xo_vm *vm, uint32_t d, con
 			xo_xs_write(b->xs, XBT_NULL, k, e->msg, &ignore);
 		}
 	} else {
-		xo_child_wait(&child);
+		xo_child_wait_ms(&child, xo_hotplug_timeout_ms());
 	}
 	xo_child_close(&child);
 	return r;
@@ -352,7 +352,8 @@ static void teardown(struct xo_backend *b, const struct xo_vm *vm, uint32_t d, c
 		bool vif = strcmp(kind, "vif") == 0;
 		if (xo_hotplug_spawn(vm->uuid, script, kind, d, devid, vif ? "offline" : "remove",
 				     &child, &ignore) == 0) {
-			xo_child_wait(&child);
+			/* a remove script that hangs is killed: the teardown goes on */
+			xo_child_wait_ms(&child, xo_hotplug_timeout_ms());
 			xo_child_close(&child);
 		}
 	}
@@ -726,7 +727,7 @@ int xo_vif_apply_locking(struct xo_backend *b, const struct xo_vm *vm, uint32_t 
 			script = vif_script(v);
 		r = xo_hotplug_spawn(vm->uuid, script, "vif", domid, v->position, "online", &child, e);
 		if (r == 0) {
-			xo_child_wait(&child);
+			xo_child_wait_ms(&child, xo_hotplug_timeout_ms());
 			if (!WIFEXITED(child.status) || WEXITSTATUS(child.status) != 0) {
 				snprintf(k, sizeof(k), "%s/hotplug-error", p.be);
 				char msg[512] = "";
