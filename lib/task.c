@@ -85,7 +85,7 @@ static double get_double(struct json_object *o, const char *k)
 
 static int from_json(struct json_object *o, struct xo_task *t, xo_err *e)
 {
-	char s[32];
+	char s[64];
 	struct json_object *err, *v;
 
 	memset(t, 0, sizeof(*t));
