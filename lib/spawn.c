@@ -2,6 +2,7 @@
  * spawn.c: child processes (see spawn.h).
  */
 #include <errno.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "spawn.h"
@@ -98,6 +100,34 @@ int xo_child_wait(struct xo_child *c)
 		if (r == c->pid)
 			c->reaped = true;
 		else if (r < 0 && errno != EINTR)
+			return -1;
+	}
+	return 0;
+}
+
+int xo_child_wait_ms(struct xo_child *c, int ms)
+{
+	struct timespec t0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (!xo_child_poll(c)) {
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		long left = ms - ((now.tv_sec - t0.tv_sec) * 1000L +
+				  (now.tv_nsec - t0.tv_nsec) / 1000000L);
+		if (left <= 0) {
+			xo_child_kill(c);
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		struct pollfd pfd = { .fd = c->pidfd, .events = POLLIN };
+		if (c->pidfd < 0) {
+			/* no pidfd: sleep a little and look again */
+			struct timespec ts = { 0, 10 * 1000000L };
+			nanosleep(&ts, NULL);
+			continue;
+		}
+		if (poll(&pfd, 1, (int)(left > 1000000 ? 1000000 : left)) < 0 && errno != EINTR)
 			return -1;
 	}
 	return 0;

@@ -37,6 +37,9 @@ int xo_spawn(struct xo_child *c, char *const argv[], char *const env[], int out,
 bool xo_child_poll(struct xo_child *c);
 /* block until the child exits */
 int xo_child_wait(struct xo_child *c);
+/* block until the child exits, at most ms milliseconds: then kill it (its process group)
+ * and return -1 with errno ETIMEDOUT */
+int xo_child_wait_ms(struct xo_child *c, int ms);
 /* kill its whole process group and reap it */
 void xo_child_kill(struct xo_child *c);
 /* the captured output (malloc'd, NUL-terminated, trailing newlines trimmed) */
