@@ -9,8 +9,9 @@
 #   - "PROG --help" gives the options (and their argument placeholders) and
 #     the usage line, whose operands say what to complete: VM completes VM
 #     names and uuids from $XO_STATE_DIR (name/* and VM/*), NAME and POSITION
-#     the devices of that VM (VM/<uuid>/vbd.*, vif.*, pci.*), FILE and PATH
-#     file names.
+#     the devices of that VM (VM/<uuid>/vbd.*, vif.*, pci.*), TASK the task
+#     ids (xo-task-list), HOOK the hook names, a|b|c one of the words, FILE
+#     and PATH file names.
 
 # the programs: one name per line, keep sorted as in cmd/commands.txt
 _xo_programs=(
@@ -29,6 +30,49 @@ _xo_programs=(
 	xo-pci-remove
 	xo-pci-list
 	xo-simd
+	xo-vm-start
+	xo-vm-stat
+	xo-hook-run
+	xo-domain-create
+	xo-domain-build
+	xo-vbd-set-active
+	xo-vbd-epoch-begin
+	xo-vbd-plug
+	xo-vif-set-active
+	xo-vif-plug
+	xo-qemu-start
+	xo-pci-plug
+	xo-vm-set-action-request
+	xo-vbd-stat
+	xo-vif-stat
+	xo-pci-stat
+	xo-task-list
+	xo-task-stat
+	xo-task-wait
+	xo-task-cancel
+	xo-task-destroy
+	xo-updates-get
+	xo-queue-diag
+	xo-vm-shutdown
+	xo-vm-reboot
+	xo-vm-destroy
+	xo-vm-pause
+	xo-vm-unpause
+	xo-domain-destroy
+	xo-domain-pause
+	xo-domain-unpause
+	xo-domain-shutdown
+	xo-vbd-unplug
+	xo-vif-unplug
+	xo-pci-unplug
+	xo-qemu-stop
+	xo-vbd-epoch-end
+	xo-vm-check-state
+	xo-watchd
+	xo-vbd-eject
+	xo-vbd-insert
+	xo-vif-set-carrier
+	xo-vif-set-locking
 )
 
 declare -gA _xo_help_cache
@@ -74,6 +118,17 @@ _xo_devices() {
 	done
 }
 
+# task ids, from xo-task-list
+_xo_tasks() {
+	xo-task-list 2>/dev/null | while read -r id _; do
+		printf '%s\n' "$id"
+	done
+}
+
+# the hooks xo-hook-run accepts (lib/hooks.c)
+_xo_hooks=(vm-pre-start vm-pre-shutdown vm-post-destroy vm-pre-reboot vm-pre-migrate
+	vm-post-migrate vm-pre-suspend vm-pre-resume vm-post-resume)
+
 # the --help text of a program, cached
 _xo_help() {
 	if [[ -z ${_xo_help_cache[$1]+set} ]]; then
@@ -105,9 +160,11 @@ _xo_operands() {
 	usage=$(_xo_help "$1" | sed -n 's/^usage: [^ ]* //p' | head -n1)
 	for w in $usage; do
 		op=${w#[}
-		op=${op%%[]]*}
-		op=${op%...}
-		if [[ $w != \[-* && $op == [A-Z]* && $prev != -* && $prev != \[-* ]]; then
+		op=${op#(}
+		op=${op%%[])]*}
+		# not an option, nor the argument of one ("[--timeout SECONDS]"; "[-n] VM" is)
+		if [[ $w != \[-* && ($op == [A-Z]* || $op == [a-z]*\|*) &&
+			! (($prev == -* || $prev == \[-*) && $prev != *\]) ]]; then
 			printf '%s\n' "$op"
 		fi
 		prev=$w
@@ -149,6 +206,11 @@ _xo_complete_prog() {
 	local -a ops
 	mapfile -t ops < <(_xo_operands "$prog")
 	want=${ops[n]}
+	# the last operand may repeat: "TASK..."
+	if [[ -z $want && ${#ops[@]} -gt 0 && ${ops[-1]} == *... ]]; then
+		want=${ops[-1]}
+	fi
+	want=${want%...}
 	case $prog in
 	xo-vbd-*) kind=vbd ;; xo-vif-*) kind=vif ;; xo-pci-*) kind=pci ;; *) kind= ;;
 	esac
@@ -157,6 +219,9 @@ _xo_complete_prog() {
 	NAME | POSITION | DEVICE)
 		[[ -n $kind ]] && mapfile -t COMPREPLY < <(compgen -W "$(_xo_devices "$vm" "$kind")" -- "$cur")
 		;;
+	TASK) mapfile -t COMPREPLY < <(compgen -W "$(_xo_tasks)" -- "$cur") ;;
+	HOOK) mapfile -t COMPREPLY < <(compgen -W "${_xo_hooks[*]}" -- "$cur") ;;
+	*\|*) mapfile -t COMPREPLY < <(compgen -W "${want//|/ }" -- "$cur") ;;
 	*FILE* | *PATH*) mapfile -t COMPREPLY < <(compgen -f -- "$cur") ;;
 	*) COMPREPLY=() ;;
 	esac

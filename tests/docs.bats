@@ -144,8 +144,13 @@ no"
 	run bash_complete xo vbd remove web1 x
 	assert_output "xvda
 xvdq"
-	run bash_complete xo help vm s
+	run bash_complete xo help vm sho
 	assert_output show
+	run bash_complete xo help vm s
+	assert_output "show
+shutdown
+start
+stat"
 	# another state directory, another answer
 	XO_STATE_DIR="$BATS_TEST_TMPDIR/other" run bash_complete xo-vm-show ""
 	assert_output ""
