@@ -56,6 +56,14 @@ $(B)/registry.c: cmd/commands.txt lib/registry-gen.awk | $(B)/lib
 $(B)/registry.o: $(B)/registry.c lib/registry.h
 	@echo "  CC      $@"; $(CC) $(XO_CFLAGS) $(CFLAGS) -c -o $@ $<
 
+# the paths baked into the programs (where the hotplug scripts and hooks are): a new PREFIX,
+# LIBEXECDIR or SYSCONFDIR rebuilds what uses them, so "make install PREFIX=/usr" installs
+# programs that look where it installs the scripts
+$(B)/paths: FORCE | $(B)/lib
+	@printf '%s\n' '$(LIBEXECDIR)' '$(SYSCONFDIR)' > $@.tmp; \
+		if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+$(B)/lib/hotplug.o $(B)/lib/hooks.o $(B)/lib/sim/daemon.o: $(B)/paths
+
 $(B)/libxo.a: $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
@@ -118,35 +126,43 @@ deps:
 deps-if-missing:
 	@$(MAKE) -s deps
 
-install: all
+# udev rules go to $(PREFIX)/lib/udev/rules.d: where udev reads them for PREFIX=/usr (a package);
+# with PREFIX=/usr/local pass UDEVRULESDIR=/etc/udev/rules.d to use them (only needed with
+# XO_HOTPLUG=udev: by default xo runs the hotplug scripts itself)
+install: $(PROGS)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
-		$(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
+		$(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) \
+		$(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(UDEVRULESDIR) $(DESTDIR)$(DATADIR)/hooks \
+		$(DESTDIR)$(SYSTEMDUNITDIR)
 	install -m 755 $(PROGS) $(DESTDIR)$(BINDIR)
-	if [ -d share/udev ]; then \
-		install -d $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(UDEVRULESDIR) && \
-		for f in share/udev/*; do case $$f in \
-			*.rules) install -m 644 $$f $(DESTDIR)$(UDEVRULESDIR);; \
-			*) install -m 755 $$f $(DESTDIR)$(LIBEXECDIR);; esac || exit 1; done; fi
-	if [ -d share/hooks ]; then install -d $(DESTDIR)$(DATADIR)/hooks && \
-		cp -R share/hooks/. $(DESTDIR)$(DATADIR)/hooks/; fi
+	install -m 755 share/udev/block share/udev/vif $(DESTDIR)$(LIBEXECDIR)
+	install -m 644 share/udev/xo-hotplug-common.sh $(DESTDIR)$(LIBEXECDIR)
+	sed 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' share/udev/xo-backend.rules.in > $(DESTDIR)$(UDEVRULESDIR)/xo-backend.rules.tmp
+	mv $(DESTDIR)$(UDEVRULESDIR)/xo-backend.rules.tmp $(DESTDIR)$(UDEVRULESDIR)/xo-backend.rules
+	chmod 644 $(DESTDIR)$(UDEVRULESDIR)/xo-backend.rules
+	cp -R share/hooks/. $(DESTDIR)$(DATADIR)/hooks/
+	sed 's|^ExecStart=.*/xo-watchd|ExecStart=$(BINDIR)/xo-watchd|' share/xo-watchd.service \
+		> $(DESTDIR)$(SYSTEMDUNITDIR)/xo-watchd.service
+	chmod 644 $(DESTDIR)$(SYSTEMDUNITDIR)/xo-watchd.service
 	install -m 644 man/*.1 $(DESTDIR)$(MANDIR)/man1
 	install -m 644 man/*.5 $(DESTDIR)$(MANDIR)/man5
 	install -m 644 man/*.7 $(DESTDIR)$(MANDIR)/man7
 	install -m 644 completions/xo.bash $(DESTDIR)$(BASHCOMPDIR)/xo
 	for p in $(filter-out xo,$(PROGS:$(B)/bin/%=%)); do ln -sf xo $(DESTDIR)$(BASHCOMPDIR)/$$p; done
 	install -m 644 completions/_xo $(DESTDIR)$(ZSHCOMPDIR)/_xo
-	if ls share/*.service >/dev/null 2>&1; then install -d $(DESTDIR)$(SYSTEMDUNITDIR) && \
-		install -m 644 share/*.service $(DESTDIR)$(SYSTEMDUNITDIR); fi
 
 uninstall:
 	for p in $(PROGS:$(B)/bin/%=%); do rm -f $(DESTDIR)$(BINDIR)/$$p $(DESTDIR)$(BASHCOMPDIR)/$$p \
 		$(DESTDIR)$(MANDIR)/man1/$$p.1; done
 	rm -f $(DESTDIR)$(MANDIR)/man5/xo-config.5 $(DESTDIR)$(MANDIR)/man7/xo.7
 	rm -rf $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(DATADIR)
-	rm -f $(DESTDIR)$(ZSHCOMPDIR)/_xo
+	rm -f $(DESTDIR)$(ZSHCOMPDIR)/_xo $(DESTDIR)$(UDEVRULESDIR)/xo-backend.rules \
+		$(DESTDIR)$(SYSTEMDUNITDIR)/xo-watchd.service
 
 clean:
 	rm -rf $(B)
 
-.PHONY: all check check-xen bench bench-xen demo lint deps deps-if-missing install uninstall clean
+FORCE:
+
+.PHONY: FORCE all check check-xen bench bench-xen demo lint deps deps-if-missing install uninstall clean
 .SECONDARY:

@@ -103,7 +103,7 @@ vm-pre-suspend"
 	t2=$(xo-vm-check-state --async web1)
 	xo-task-wait "$t2" >/dev/null
 	run bash_complete xo-task-stat ""
-	assert_output "$(printf '%s\n' "$t1" "$t2" | sort)"
+	assert_equal "$(printf '%s\n' "${lines[@]}" | sort)" "$(printf '%s\n' "$t1" "$t2" | sort)"
 	run bash_complete xo-task-wait --timeout 5 "${t2:0:4}"
 	assert_output "$t2"
 	# xo-task-destroy takes any number of tasks

@@ -147,10 +147,10 @@ xvdq"
 	run bash_complete xo help vm sho
 	assert_output show
 	run bash_complete xo help vm s
-	assert_output "show
-shutdown
-start
-stat"
+	assert_line show
+	assert_line start
+	assert_line stat
+	refute_line add
 	# another state directory, another answer
 	XO_STATE_DIR="$BATS_TEST_TMPDIR/other" run bash_complete xo-vm-show ""
 	assert_output ""

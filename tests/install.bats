@@ -10,39 +10,73 @@ teardown() {
 	fi
 }
 
-@test "make install DESTDIR=... PREFIX=/usr installs programs, man pages and completions" {
+# With the PREFIX the tree was built with (the default): another PREFIX would
+# rebuild the programs in build/ (they bake in where the scripts are), under
+# the feet of the tests that run in parallel.
+@test "make install DESTDIR=... installs programs, man pages, completions, scripts, rules, hooks and the unit" {
 	dest="$BATS_TEST_TMPDIR/dest"
-	run make -s -C "$XO_SRC" install DESTDIR="$dest" PREFIX=/usr
+	p=/usr/local
+	run make -s -C "$XO_SRC" install DESTDIR="$dest"
 	assert_success
-	while read -r p _; do
-		[ -x "$dest/usr/bin/$p" ] || fail "usr/bin/$p is missing"
-		[ -f "$dest/usr/share/man/man1/$p.1" ] || fail "man1/$p.1 is missing"
-		if [ "$p" != xo ]; then
-			[ "$(readlink "$dest/usr/share/bash-completion/completions/$p")" = xo ] ||
-				fail "no bash completion link for $p"
+	while read -r prog _; do
+		[ -x "$dest$p/bin/$prog" ] || fail "bin/$prog is missing"
+		[ -f "$dest$p/share/man/man1/$prog.1" ] || fail "man1/$prog.1 is missing"
+		if [ "$prog" != xo ]; then
+			[ "$(readlink "$dest$p/share/bash-completion/completions/$prog")" = xo ] ||
+				fail "no bash completion link for $prog"
 		fi
 	done < <(grep -v -e '^#' -e '^[[:space:]]*$' "$XO_SRC/cmd/commands.txt")
-	[ -f "$dest/usr/share/man/man5/xo-config.5" ]
-	[ -f "$dest/usr/share/man/man7/xo.7" ]
+	[ -f "$dest$p/share/man/man5/xo-config.5" ]
+	[ -f "$dest$p/share/man/man7/xo.7" ]
 	# the completion files themselves, not links to themselves
-	[ -f "$dest/usr/share/bash-completion/completions/xo" ]
-	[ ! -L "$dest/usr/share/bash-completion/completions/xo" ]
-	cmp "$XO_SRC/completions/xo.bash" "$dest/usr/share/bash-completion/completions/xo"
-	cmp "$XO_SRC/completions/_xo" "$dest/usr/share/zsh/vendor-completions/_xo"
-	# the installed xo runs and finds its installed siblings
-	run env PATH=/usr/bin:/bin "$dest/usr/bin/xo" help
+	[ -f "$dest$p/share/bash-completion/completions/xo" ]
+	[ ! -L "$dest$p/share/bash-completion/completions/xo" ]
+	cmp "$XO_SRC/completions/xo.bash" "$dest$p/share/bash-completion/completions/xo"
+	cmp "$XO_SRC/completions/_xo" "$dest$p/share/zsh/vendor-completions/_xo"
+	# the hotplug scripts, in the directory the programs look in
+	lx="$p/libexec/xo"
+	grep -q -a "$lx" "$dest$p/bin/xo-vbd-plug" || fail "xo-vbd-plug does not look in $lx"
+	[ "$(stat -c %a "$dest$lx/block")" = 755 ]
+	[ "$(stat -c %a "$dest$lx/vif")" = 755 ]
+	[ "$(stat -c %a "$dest$lx/xo-hotplug-common.sh")" = 644 ]
+	cmp "$XO_SRC/share/udev/block" "$dest$lx/block"
+	# the udev rules name the installed scripts, and nothing is left to substitute
+	rules="$dest$p/lib/udev/rules.d/xo-backend.rules"
+	[ "$(stat -c %a "$rules")" = 644 ]
+	! grep -n @ "$rules" || fail "unsubstituted @...@ in the rules"
+	run grep -o 'RUN+="[^ "]*' "$rules"
+	assert_success
+	[ "${#lines[@]}" -ge 3 ]
+	for l in "${lines[@]}"; do
+		script=${l#RUN+=\"}
+		[ "${script%/*}" = "$lx" ] || fail "a rule runs $script, not a script in $lx"
+		[ -x "$dest$script" ] || fail "a rule runs $script, which is not installed"
+	done
+	# the example hooks, still executable
+	[ -x "$dest$p/share/xo/hooks/vm-pre-start/10-log" ]
+	[ -f "$dest$p/share/xo/hooks/README" ]
+	# the systemd unit runs the installed watcher
+	unit="$dest$p/lib/systemd/system/xo-watchd.service"
+	run grep '^ExecStart=' "$unit"
+	assert_output "ExecStart=$p/bin/xo-watchd"
+	# the installed programs run and find their installed siblings
+	run env PATH=/usr/bin:/bin "$dest$p/bin/xo-vm-start" --help
+	assert_success
+	assert_line --index 0 --regexp '^usage: xo-vm-start '
+	run env PATH=/usr/bin:/bin "$dest$p/bin/xo" help
 	assert_success
 	assert_line --regexp '^  vm-add +add a VM'
-	run env PATH=/usr/bin:/bin "$dest/usr/bin/xo" vm add --name web1 --memory 64M --kernel "$KERNEL"
+	assert_line --regexp '^  vm-start +start a VM'
+	run env PATH=/usr/bin:/bin "$dest$p/bin/xo" vm add --name web1 --memory 64M --kernel "$KERNEL"
 	assert_success
-	run env PATH=/usr/bin:/bin "$dest/usr/bin/xo" vm list
+	run env PATH=/usr/bin:/bin "$dest$p/bin/xo" vm list
 	assert_output --regexp ' web1 pv 64M 1$'
 	# the man pages render
-	run man -l "$dest/usr/share/man/man1/xo-vm-add.1"
+	run man -l "$dest$p/share/man/man1/xo-vm-start.1"
 	assert_success
-	assert_output --partial "xo-vm-add"
+	assert_output --partial "xo-vm-start"
 	# and uninstall takes it all away again
-	run make -s -C "$XO_SRC" uninstall DESTDIR="$dest" PREFIX=/usr
+	run make -s -C "$XO_SRC" uninstall DESTDIR="$dest"
 	assert_success
 	[ -z "$(find "$dest" -type f -o -type l)" ] || fail "left: $(find "$dest" -type f -o -type l)"
 }
