@@ -213,16 +213,29 @@ enum { O_REASON = 256, O_FORCE, O_TIMEOUT, O_KEEP, O_ALLOW };
 
 int xo_atom_main(int argc, char **argv, enum xo_atom_kind kind)
 {
-	static const struct xo_opt opts[] = {
+	static const struct xo_opt all[] = {
 		{ 'n', "no-wait", NULL, "fail at once (exit 1) if the VM is busy" },
 		{ 'j', "json", NULL, "print the task record as JSON" },
 		{ O_REASON, "reason", "REASON", "hook reason (default none)" },
 		{ O_FORCE, "force", NULL, "unplug without asking the guest" },
-		{ O_TIMEOUT, "timeout", "SECONDS", "how long the guest has to acknowledge" },
+		{ O_TIMEOUT, "timeout", "SECONDS", "how long the guest has to shut down (default 60)" },
 		{ O_KEEP, "keep-build", NULL, "keep the build record (a reboot follows)" },
 		{ O_ALLOW, "allow", "ADDR", "an address a locked vif may use (repeatable)" },
-		{ 0, NULL, NULL, NULL },
 	};
+	/* each micro-op takes only the options that mean something to it */
+	struct xo_opt opts[sizeof(all) / sizeof(all[0]) + 1];
+	size_t no = 0;
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		int id = all[i].key;
+		if ((id == O_REASON && kind != XO_A_HOOK) ||
+		    (id == O_FORCE && kind != XO_A_VBD_UNPLUG && kind != XO_A_VIF_UNPLUG) ||
+		    (id == O_TIMEOUT && kind != XO_A_VM_SHUTDOWN_DOMAIN) ||
+		    (id == O_KEEP && kind != XO_A_VM_DESTROY) ||
+		    (id == O_ALLOW && kind != XO_A_VIF_SET_LOCKING))
+			continue;
+		opts[no++] = all[i];
+	}
+	memset(&opts[no], 0, sizeof(opts[no]));
 	struct xo_cli cli;
 	struct xo_atom a;
 	struct xo_plan plan = { 0 };

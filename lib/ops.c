@@ -192,6 +192,11 @@ void xo_atom_command(const struct xo_vm *vm, const struct xo_atom *a, char *buf,
 		break;
 	case XO_A_VIF_SET_LOCKING:
 		snprintf(buf, size, "xo-vif-set-locking %s %d %s", n, a->pos, a->arg);
+		for (const char *p = a->arg2; *p;) {
+			size_t l = strcspn(p, ","), u = strlen(buf);
+			snprintf(buf + u, size - u, " --allow %.*s", (int)l, p);
+			p += l + (p[l] == ',');
+		}
 		break;
 	default: snprintf(buf, size, "true"); break;
 	}
