@@ -97,7 +97,10 @@ int xo_op_main(const char *ref, const char *op, const char *arg, const struct xo
 		printf("%s\n", t.id);
 		return 0;
 	}
-	bool tty = isatty(2) && !o->json;
+	/* the progress bar: on a terminal, or always / never by XO_PROGRESS */
+	const char *pe = getenv("XO_PROGRESS");
+	bool tty = !o->json && (pe && strcmp(pe, "always") == 0 ? true :
+				pe && strcmp(pe, "never") == 0 ? false : isatty(2));
 	if (xo_task_wait(t.id, o->timeout_ms, tty ? xo_progress_print : NULL, &shown, &t, &e) < 0) {
 		if (shown)
 			fputc('\n', stderr);
