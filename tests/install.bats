@@ -109,7 +109,22 @@ teardown() {
 	assert_line '$ xo vbd add web1 --type cdrom'
 	assert_line xvdb
 	assert_line "xo-vm-add: fatal: unable to add vm web1: a vm named 'web1' already exists"
+	# as root the VM's life on the simulator: start (Paused), unpause, shutdown,
+	# a guest reboot handled by the watcher, a crash mid-start repaired
+	if [ "$(id -u)" = 0 ]; then
+		assert_line '$ xo vm start web1'
+		assert_line --regexp '^[0-9a-f-]{36} web1 Paused domid=1 memory=512M vcpus=2 console=pv start=[0-9.]+$'
+		assert_line --regexp '^xvda active plugged .*hotplug=connected'
+		assert_line --regexp '^0 active plugged .*bridge=xenbr0 device=vif1\.0$'
+		assert_line --regexp '^[0-9a-f-]{36} web1 Running domid=1 '
+		assert_line --regexp '^[0-9a-f-]{36} web1 Running domid=3 '
+		assert_line 'the start died: exit 137'
+		assert_line --regexp '^[0-9a-f-]{36} web1 Paused domid=4 .*action-request=poweroff$'
+		[ "$(grep -c -E '^[0-9a-f-]{36} web1 Halted$' <<<"$output")" -eq 2 ]
+	fi
 	assert_line '# done'
+	# no loop device is left on the demo's files
+	[ -z "$(losetup -a | grep -F "$TMPDIR/")" ]
 	# its temporary state directory is gone, and it never touched ours
 	[ -z "$(ls -A "$TMPDIR")" ]
 	[ ! -e "$XO_STATE_DIR" ]
