@@ -118,6 +118,8 @@ S
 	chmod +x "$BATS_TEST_TMPDIR/hang"
 	xo-vbd-remove web1 xvda
 	xo-vbd-add web1 --name xvda --path "$BATS_TEST_TMPDIR/web1-root.img" --backend-key "script=$BATS_TEST_TMPDIR/hang"
+	# the hanging script is run again for the undo ("remove"): it gets 10 s, not 300
+	export XO_HOTPLUG_TIMEOUT=10
 	task=$(xo-vm-start --async web1)
 	# wait until the start is in the hotplug wait, without sleeping blindly
 	tok=$(xo-updates-get | awk '/^token/{print $2}')
