@@ -2,6 +2,7 @@
  * devstat.c: device stat programs (see devstat.h).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -59,7 +60,10 @@ int xo_devstat_main(int argc, char **argv, const char *kind)
 			return xo_cli_fail(&e);
 		}
 		struct json_object *o = xo_dev_state_to_json(&s, kind);
-		xo_json_add_str(o, vbd ? "name" : "position", id);
+		if (vbd)
+			xo_json_add_str(o, "name", id);
+		else
+			json_object_object_add(o, "position", json_object_new_int(atoi(id)));
 		json_object_array_add(arr, o);
 		if (!json)
 			xo_dev_state_print(stdout, id, &s, kind);

@@ -82,3 +82,36 @@ S
 	run xo-hook-run web1 no-such-hook
 	assert_failure 100
 }
+
+@test "a reboot runs pre-shutdown, post-destroy, pre-reboot and pre-start hooks in that order" {
+	ref_vm web1
+	xo-vm-start web1
+	xo-vm-unpause web1
+	d=$(domid_of web1)
+	uuid=$(uuid_of web1)
+	hook vm-pre-shutdown 10-pre-shutdown 0
+	hook vm-post-destroy 10-post-destroy 0
+	hook vm-pre-reboot 10-pre-reboot 0
+	hook vm-pre-start 10-pre-start 0
+	run xo-vm-reboot --force web1
+	assert_success
+	run cat "$BATS_TEST_TMPDIR/hooks.log"
+	assert_line --index 0 "10-pre-shutdown -vmuuid $uuid -reason hard-reboot -vmdomid $d"
+	assert_line --index 1 "10-post-destroy -vmuuid $uuid -reason hard-reboot"
+	assert_line --index 2 "10-pre-reboot -vmuuid $uuid -reason none"
+	assert_line --index 3 "10-pre-start -vmuuid $uuid -reason none"
+	[ "${#lines[@]}" -eq 4 ]
+	[ "$(vm_field web1 power_state)" = Running ]
+}
+
+@test "a pre-reboot hook that fails leaves the VM halted and clean, its task failed" {
+	ref_vm web1
+	xo-vm-start web1
+	xo-vm-unpause web1
+	hook vm-pre-reboot 10-no 2 'echo not today'
+	run xo-vm-reboot --force web1
+	assert_failure 1
+	assert_output --partial "10-no"
+	assert_output --partial "not today"
+	assert_clean_halted web1
+}

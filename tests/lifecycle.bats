@@ -195,3 +195,40 @@ running_vm() {
 	run ip -o link show "vif$d.0"
 	assert_output --partial "master xenbr0"
 }
+
+@test "pci devices: plugged at start in position order, unplugged and plugged by hand, released at shutdown" {
+	add_vm web1 >/dev/null
+	xo-pci-add web1 --address 0000:04:00.1 --position 1 >/dev/null
+	xo-pci-add web1 --address 0000:03:00.0 --position 0 >/dev/null
+	run xo-vm-start --plan web1
+	assert_success
+	[ "$(grep -n 'xo-pci-plug web1' <<<"$output" | cut -d: -f2)" = "$(printf 'xo-pci-plug web1 0\nxo-pci-plug web1 1')" ]
+	xo-vm-start web1
+	d=$(domid_of web1)
+	run xo-pci-stat --json web1
+	[ "$(json_get 0.plugged <<<"$output")" = True ]
+	[ "$(json_get 1.plugged <<<"$output")" = True ]
+	[ "$(json_get 1.position <<<"$output")" = 1 ]
+	be=/local/domain/0/backend/pci/$d/0
+	[ "$(xs read $be/num_devs)" = 2 ]
+	[ "$(xs read $be/dev-0)" = 0000:03:00.0 ]
+	[ "$(xs read $be/dev-1)" = 0000:04:00.1 ]
+	run xo-pci-unplug web1 1
+	assert_success
+	run xo-pci-stat web1 1
+	assert_output "1 inactive unplugged"
+	run xo-pci-stat web1 0
+	assert_output "0 active plugged"
+	run xo-pci-plug web1 1
+	assert_success
+	run xo-pci-stat web1 1
+	assert_output "1 active plugged"
+	run xo-pci-unplug web1 7
+	assert_failure 1
+	assert_output --partial "does not exist"
+	xo-vm-shutdown --force web1
+	assert_clean_halted web1
+	run xo-pci-stat web1
+	assert_line "0 inactive unplugged"
+	assert_line "1 inactive unplugged"
+}
