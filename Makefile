@@ -112,7 +112,7 @@ lint:
 
 # ---------------------------------------------------------------------------------------------
 DEB_PACKAGES = build-essential pkg-config libjson-c-dev libxen-dev xenstore-utils xen-utils-common \
-	bats bats-assert bats-support iproute2 util-linux mandoc groff-base cppcheck zsh strace
+	bats bats-assert bats-support iproute2 util-linux mandoc groff-base cppcheck zsh strace python3
 
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \

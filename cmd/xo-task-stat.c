@@ -14,7 +14,6 @@ int main(int argc, char **argv)
 	struct xo_cli cli;
 	struct xo_task t;
 	bool json = false;
-	char desc[1200];
 	xo_err e;
 	int c;
 
@@ -27,6 +26,7 @@ int main(int argc, char **argv)
 	if (json) {
 		xo_print_json(xo_task_to_json(&t));
 	} else {
+		char desc[1200];
 		xo_task_describe(&t, desc, sizeof(desc));
 		printf("%s %s %s %s\n", t.id, t.op, t.vm_name[0] ? t.vm_name : "-", desc);
 	}

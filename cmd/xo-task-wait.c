@@ -21,7 +21,6 @@ int main(int argc, char **argv)
 	bool json = false, shown = false;
 	int timeout_ms = -1, c;
 	double s;
-	char desc[1200];
 	xo_err e;
 
 	xo_cli_init(&cli, argc, argv, "[--timeout SECONDS] [--json] TASK", opts);
@@ -44,6 +43,7 @@ int main(int argc, char **argv)
 	if (json) {
 		xo_print_json(xo_task_to_json(&t));
 	} else {
+		char desc[1200];
 		xo_task_describe(&t, desc, sizeof(desc));
 		printf("%s %s\n", t.id, desc);
 	}

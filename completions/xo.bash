@@ -156,15 +156,18 @@ _xo_option_arg() {
 
 # the operand placeholders of the usage line: "VM", "NAME"
 _xo_operands() {
-	local usage w op prev=''
+	local usage w op optarg prev=''
 	usage=$(_xo_help "$1" | sed -n 's/^usage: [^ ]* //p' | head -n1)
 	for w in $usage; do
 		op=${w#[}
 		op=${op#(}
 		op=${op%%[])]*}
 		# not an option, nor the argument of one ("[--timeout SECONDS]"; "[-n] VM" is)
-		if [[ $w != \[-* && ($op == [A-Z]* || $op == [a-z]*\|*) &&
-			! (($prev == -* || $prev == \[-*) && $prev != *\]) ]]; then
+		optarg=0
+		if [[ ($prev == -* || $prev == "["-*) && $prev != *"]" ]]; then
+			optarg=1
+		fi
+		if [[ $w != "["-* && ($op == [A-Z]* || $op == [a-z]*\|*) ]] && [ "$optarg" = 0 ]; then
 			printf '%s\n' "$op"
 		fi
 		prev=$w

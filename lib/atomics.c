@@ -82,7 +82,7 @@ static int dm_start(struct xo_ctx *ctx, xo_err *e)
 	struct xo_extra x;
 	uint32_t d;
 	int pid = 0;
-	char qmp[128], log[128];
+	char qmp[128], log[4096];
 
 	if (domid_of(ctx, &d, e) < 0)
 		return -1;
@@ -158,7 +158,6 @@ struct shutdown_wait {
 	struct xo_backend *b;
 	uint32_t domid;
 	char key[96];
-	bool ack;
 	unsigned reason;
 };
 

@@ -376,7 +376,7 @@ void xo_device_release_all(struct xo_backend *b, const struct xo_vm *vm, uint32_
 		snprintf(dir, sizeof(dir), "/local/domain/0/backend/%s/%u", *k, d);
 		char **ids = xs_directory(b->xs, XBT_NULL, dir, &n);
 		for (unsigned int i = 0; ids && i < n; i++) {
-			struct xo_devpaths p;
+			struct xo_devpaths p = { 0 };
 			char key[200];
 			long devid = strtol(ids[i], NULL, 10);
 			xo_devpaths(&p, vm->uuid, d, *k, devid);
@@ -475,7 +475,7 @@ bool xo_vbd_plugged(struct xo_backend *b, uint32_t domid, const struct xo_vbd *v
 int xo_vbd_plug(struct xo_backend *b, const struct xo_vm *vm, const struct xo_vbd *v,
 		const struct xo_cancel *c, xo_err *e)
 {
-	struct xo_devpaths p;
+	struct xo_devpaths p = { 0 };
 	struct add a;
 	uint32_t d;
 	long devid = xo_vbd_devid(v->name);
@@ -536,7 +536,7 @@ out:
 int xo_vbd_unplug(struct xo_backend *b, const struct xo_vm *vm, const struct xo_vbd *v, bool force,
 		  const struct xo_cancel *c, xo_err *e)
 {
-	struct xo_devpaths p;
+	struct xo_devpaths p = { 0 };
 	uint32_t d;
 	long devid = xo_vbd_devid(v->name);
 	char what[96];
@@ -595,7 +595,7 @@ static bool vif_carrier(const struct xo_vif *v)
 int xo_vif_plug(struct xo_backend *b, const struct xo_vm *vm, const struct xo_vif *v,
 		const struct xo_cancel *c, xo_err *e)
 {
-	struct xo_devpaths p;
+	struct xo_devpaths p = { 0 };
 	struct add a;
 	uint32_t d;
 	char *script = NULL, *v4, *v6, what[96];
@@ -664,7 +664,7 @@ out:
 int xo_vif_unplug(struct xo_backend *b, const struct xo_vm *vm, const struct xo_vif *v, bool force,
 		  const struct xo_cancel *c, xo_err *e)
 {
-	struct xo_devpaths p;
+	struct xo_devpaths p = { 0 };
 	uint32_t d;
 	char what[96], id[16];
 	int r = xo_vm_find_domain(b, vm->uuid, &d, NULL, e);
@@ -700,7 +700,7 @@ int xo_vif_apply_carrier(struct xo_backend *b, uint32_t domid, const struct xo_v
 int xo_vif_apply_locking(struct xo_backend *b, const struct xo_vm *vm, uint32_t domid,
 			 const struct xo_vif *v, xo_err *e)
 {
-	struct xo_devpaths p;
+	struct xo_devpaths p = { 0 };
 	char k[256], *v4, *v6, *script;
 	int r = -1;
 

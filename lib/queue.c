@@ -182,7 +182,6 @@ int xo_worker_ensure(const char *uuid, xo_err *e)
 
 static void worker_stdio(const char *uuid, int lockfd, int *newlock)
 {
-	char log[96];
 	int fd;
 
 	/* keep only the lock: the submitter's pipes and bats' fd 3 must not stay open */
@@ -195,6 +194,7 @@ static void worker_stdio(const char *uuid, int lockfd, int *newlock)
 	}
 	xo_err ignore;
 	if (xo_state_open(&ignore) >= 0) {
+		char log[4096];
 		snprintf(log, sizeof(log), "%s/VM/%s/log", xo_state_dir(), uuid);
 		int lfd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 		if (lfd >= 0)
@@ -234,13 +234,14 @@ static int read_entry(int qfd, const char *name, char *task, char *op, size_t op
 static void worker_main(const char *uuid_in, int lockfd_in)
 {
 	char uuid[XO_UUID_LEN + 1], entry[256];
-	int lockfd, qfd;
+	int lockfd;
 	xo_err e;
 
 	xo_strlcpy(uuid, uuid_in, sizeof(uuid));
 	worker_stdio(uuid, lockfd_in, &lockfd);
 	for (;;) {
 		bool inflight;
+		int qfd;
 		if ((qfd = queue_dir(uuid, &e)) < 0)
 			_exit(1);
 		if (queue_peek(qfd, entry, sizeof(entry), &inflight), inflight)

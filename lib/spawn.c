@@ -62,10 +62,10 @@ int xo_spawn(struct xo_child *c, char *const argv[], char *const env[], int out,
 			dup2(o, 1);
 			dup2(o, 2);
 		}
-		if (clean_env)
+		if (clean_env) {
 			clearenv();
-		if (clean_env)
 			setenv("PATH", "/sbin:/usr/sbin:/bin:/usr/bin", 1);
+		}
 		for (char *const *v = env; v && *v; v++)
 			putenv(*v);
 		/* close everything else: a lock fd inherited by a script would outlive its holder */

@@ -138,7 +138,7 @@ static void dev_common(struct xo_backend *b, const struct xo_devpaths *p, struct
 int xo_vbd_stat(struct xo_backend *b, const struct xo_vm *vm, const struct xo_vbd *v,
 		struct xo_dev_state *s, xo_err *e)
 {
-	struct xo_devpaths p;
+	struct xo_devpaths p = { 0 };
 	uint32_t d;
 	char k[256];
 	int r;
@@ -160,7 +160,7 @@ int xo_vbd_stat(struct xo_backend *b, const struct xo_vm *vm, const struct xo_vb
 int xo_vif_stat(struct xo_backend *b, const struct xo_vm *vm, const struct xo_vif *v,
 		struct xo_dev_state *s, xo_err *e)
 {
-	struct xo_devpaths p;
+	struct xo_devpaths p = { 0 };
 	uint32_t d;
 	char k[256], id[16];
 	int r;

@@ -239,7 +239,7 @@ int xo_task_cancel(const char *id, xo_err *e)
 {
 	struct xo_task t;
 	struct xo_backend *b;
-	char name[64], path[64];
+	char name[64];
 	int dfd;
 
 	if (xo_task_load(id, &t, e) < 0)
@@ -254,6 +254,7 @@ int xo_task_cancel(const char *id, xo_err *e)
 	/* wake a worker blocked in a wait; without a host it will see the file */
 	xo_err ignore;
 	if (xo_backend_open(&b, &ignore) == 0) {
+		char path[64];
 		snprintf(path, sizeof(path), "/xo/tasks/%s/cancel", id);
 		xo_xs_write(b->xs, XBT_NULL, path, "1", &ignore);
 	}

@@ -228,11 +228,9 @@ int xo_xs_wait(struct xs_handle *xs, const struct xo_xs_wait *w, xo_err *e)
 		}
 		if (pfd[0].revents) {
 			char **ev;
-			unsigned num;
 			/* drain: events of earlier waits on this handle are simply dropped */
 			while ((ev = xs_check_watch(xs)) != NULL)
 				free(ev);
-			(void)num;
 		}
 	}
 	for (int i = 0; i < n; i++)
