@@ -3,7 +3,10 @@
  */
 #include <string.h>
 
+#include "cli.h"
+#include "json.h"
 #include "show.h"
+#include "state.h"
 
 void xo_show_field(FILE *f, const char *s)
 {
@@ -109,4 +112,46 @@ void xo_show_vif_line(FILE *f, const struct xo_vif *v)
 void xo_show_pci_line(FILE *f, const struct xo_pci *p)
 {
 	fprintf(f, "%d %s\n", p->position, p->address);
+}
+
+int xo_device_list_main(int argc, char **argv, const char *kind)
+{
+	static const struct xo_opt opts[] = {
+		{ 'j', "json", NULL, "print a JSON array" },
+		{ 0, NULL, NULL, NULL },
+	};
+	struct xo_cli cli;
+	struct xo_devices d;
+	char uuid[XO_UUID_LEN + 1];
+	bool json = false;
+	xo_err e;
+	int c;
+	bool vbd = strcmp(kind, "vbd") == 0, vif = strcmp(kind, "vif") == 0;
+
+	xo_cli_init(&cli, argc, argv, "VM [--json]", opts);
+	while ((c = xo_cli_next(&cli)) != -1)
+		json |= c == 'j';
+	xo_cli_operands(&cli, 1, 1);
+	if (xo_vm_resolve(cli.argv[0], uuid, &e) < 0 || xo_devices_load(uuid, &d, &e) < 0) {
+		xo_err_wrap(&e, "unable to list %s devices of vm %s", kind, cli.argv[0]);
+		return xo_cli_fail(&e);
+	}
+	struct json_object *a = json ? json_object_new_array() : NULL;
+	size_t n = vbd ? d.n_vbd : vif ? d.n_vif : d.n_pci;
+	for (size_t i = 0; i < n; i++) {
+		if (json)
+			json_object_array_add(a, vbd ? xo_vbd_to_json(&d.vbd[i])
+						     : vif ? xo_vif_to_json(&d.vif[i])
+							   : xo_pci_to_json(&d.pci[i]));
+		else if (vbd)
+			xo_show_vbd_line(stdout, &d.vbd[i]);
+		else if (vif)
+			xo_show_vif_line(stdout, &d.vif[i]);
+		else
+			xo_show_pci_line(stdout, &d.pci[i]);
+	}
+	if (json)
+		xo_print_json(a);
+	xo_devices_free(&d);
+	return 0;
 }

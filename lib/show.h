@@ -21,6 +21,8 @@ void xo_show_vm_long(FILE *f, const struct xo_vm *vm, const struct xo_devices *d
 void xo_show_vbd_line(FILE *f, const struct xo_vbd *v);
 void xo_show_vif_line(FILE *f, const struct xo_vif *v);
 void xo_show_pci_line(FILE *f, const struct xo_pci *p);
+/* the main of xo-vbd-list, xo-vif-list and xo-pci-list: kind is "vbd", "vif" or "pci" */
+int xo_device_list_main(int argc, char **argv, const char *kind);
 /* a value for a one-line record: "-" when empty, quoted when it has spaces */
 void xo_show_field(FILE *f, const char *s);
 
