@@ -16,8 +16,11 @@ config_of() {
 	cat "$XO_STATE_DIR/VM/$uuid/config" "$XO_STATE_DIR/VM/$uuid"/vbd.* "$XO_STATE_DIR/VM/$uuid"/vif.* | md5sum
 }
 
-# after a crash: halted and clean, or intact; returns which
+# after a crash: halted and clean, or intact; returns which. The dead worker's
+# waiter reports the task failed at once while a new worker repairs the VM:
+# the next xo command on the VM (here check-state) queues behind that repair
 repaired() {
+	xo-vm-check-state "$1" >/dev/null || fail "check-state after the crash failed"
 	if [ "$(vm_field "$1" power_state)" = Halted ]; then
 		assert_clean_halted "$1"
 		echo halted
