@@ -129,6 +129,8 @@ int xo_vm_check_state(struct xo_ctx *ctx, xo_err *e);
  * with class fault_injected), cancel (a cancel of the task arrives just
  * before it, through the normal cancel path). A name matches a micro-op
  * name exactly or up to the device ("VBD_plug" matches "VBD_plug xvdb").
+ * The submitter's XO_FAULT travels with its queue entry: the worker that
+ * runs the task uses it, whatever the environment it was forked with.
  */
 enum xo_fault { XO_FAULT_NONE, XO_FAULT_CRASH, XO_FAULT_FAIL, XO_FAULT_CRASH_AFTER,
 		XO_FAULT_CANCEL };

@@ -206,8 +206,18 @@ static void worker_stdio(const char *uuid, int lockfd, int *newlock)
 	xo_backend_forget();
 }
 
+/* an entry: {"task", "op", "arg"[, "fault"]}; fault (may be NULL) gets the submitter's XO_FAULT */
+static int read_entry_fault(int qfd, const char *name, char *task, char *op, size_t opsize,
+			    char *arg, size_t argsize, char *fault, size_t faultsize);
+
 static int read_entry(int qfd, const char *name, char *task, char *op, size_t opsize, char *arg,
 		      size_t argsize)
+{
+	return read_entry_fault(qfd, name, task, op, opsize, arg, argsize, NULL, 0);
+}
+
+static int read_entry_fault(int qfd, const char *name, char *task, char *op, size_t opsize,
+			    char *arg, size_t argsize, char *fault, size_t faultsize)
 {
 	char *text;
 	size_t len;
@@ -227,6 +237,11 @@ static int read_entry(int qfd, const char *name, char *task, char *op, size_t op
 		xo_strlcpy(op, json_object_get_string(v), opsize);
 	if (json_object_object_get_ex(o, "arg", &v))
 		xo_strlcpy(arg, json_object_get_string(v), argsize);
+	if (fault) {
+		fault[0] = '\0';
+		if (json_object_object_get_ex(o, "fault", &v))
+			xo_strlcpy(fault, json_object_get_string(v), faultsize);
+	}
 	json_object_put(o);
 	return 0;
 }
@@ -257,14 +272,22 @@ static void worker_main(const char *uuid_in, int lockfd_in)
 			close(qfd);
 			continue;
 		}
-		char task_id[XO_TASK_ID_LEN + 1], op[32], arg[64];
+		char task_id[XO_TASK_ID_LEN + 1], op[32], arg[64], fault[160];
 		struct xo_task t;
-		if (read_entry(qfd, INFLIGHT, task_id, op, sizeof(op), arg, sizeof(arg)) < 0 ||
+		if (read_entry_fault(qfd, INFLIGHT, task_id, op, sizeof(op), arg, sizeof(arg), fault,
+				     sizeof(fault)) < 0 ||
 		    xo_task_load(task_id, &t, &e) < 0 || t.state != XO_TASK_PENDING) {
 			unlinkat(qfd, INFLIGHT, 0);
 			close(qfd);
 			continue;
 		}
+		/* an injected fault belongs to the task it was submitted with, not to whichever
+		 * process happened to fork this worker (a waiter's XO_FAULT must not hit the
+		 * next submitter's task) */
+		if (fault[0])
+			setenv("XO_FAULT", fault, 1);
+		else
+			unsetenv("XO_FAULT");
 		int slot = slot_acquire(uuid);
 		xo_run_locked(uuid, &t, op, arg, NULL, true, &e);
 		if (slot >= 0)
@@ -382,7 +405,8 @@ static bool find_queued(int qfd, const char *op, const char *arg, char *task_id)
 int xo_submit(const char *uuid, const char *vm_name, const char *op, const char *arg,
 	      unsigned flags, struct xo_task *t, xo_err *e)
 {
-	char name[96], body[256], existing[XO_TASK_ID_LEN + 1];
+	char name[96], body[512], existing[XO_TASK_ID_LEN + 1];
+	const char *fault = getenv("XO_FAULT");
 	int qfd, n;
 
 	if ((qfd = queue_dir(uuid, e)) < 0)
@@ -409,9 +433,13 @@ int xo_submit(const char *uuid, const char *vm_name, const char *op, const char 
 	xo_json_add_str(o, "task", t->id);
 	xo_json_add_str(o, "op", op);
 	xo_json_add_str(o, "arg", arg ? arg : "");
+	if (fault && *fault && strlen(fault) < 160)
+		xo_json_add_str(o, "fault", fault);
 	n = snprintf(body, sizeof(body), "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 	json_object_put(o);
-	if (xo_atomic_write(qfd, name, body, (size_t)n, XO_WRITE_DIRSYNC, e) < 0) {
+	if (n >= (int)sizeof(body))
+		xo_errf(e, XO_E_INTERNAL, "queue entry of task %s too long", t->id);
+	if (n >= (int)sizeof(body) || xo_atomic_write(qfd, name, body, (size_t)n, XO_WRITE_DIRSYNC, e) < 0) {
 		xo_err ignore;
 		xo_task_finish(t, XO_TASK_FAILED, e, &ignore);
 		close(qfd);
