@@ -7,13 +7,9 @@ load helpers
 
 setup() {
 	xo_setup
-	ip link add xenbr0 type bridge
-	ip link set xenbr0 up
+	bridge xenbr0
 }
-teardown() {
-	xo_teardown
-	ip link del xenbr0 2>/dev/null || true
-}
+teardown() { xo_teardown; }
 
 @test "a worker forked by a waiting client does not pass the client's XO_FAULT to the next task" {
 	local fifo="$BATS_TEST_TMPDIR/release" held="$BATS_TEST_TMPDIR/held" script="$BATS_TEST_TMPDIR/vif"
