@@ -2,9 +2,12 @@
  * stat.h: the runtime state of a VM and its devices, read from the
  * hypervisor and xenstore (xenopsd's VM.stat, VBD.stat, ...).
  *
- * power_state: Halted (no domain), Paused, Running, Suspended. A domain
- * that has shut down but is not destroyed yet is reported Running or Paused
- * by its paused flag, with its shutdown reason, as xenopsd does.
+ * power_state: Halted (no domain), Paused or Running. xenopsd's fourth,
+ * Suspended, needs a suspend image, which xo does not make (there is no
+ * suspend operation): a guest that suspends itself is handled by check-state
+ * (shut down). A domain that has shut down but is not destroyed yet is
+ * reported Running or Paused by its paused flag, with its shutdown reason,
+ * as xenopsd does.
  */
 #ifndef XO_STAT_H
 #define XO_STAT_H
