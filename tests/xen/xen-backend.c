@@ -54,19 +54,13 @@ static struct xo_backend *be;
 static xo_err err;
 
 /*
- * The xen backend itself, called through its ops table. (xo_backend_open()
- * and the checked xo_dom_* wrappers live in lib/backend.c, which cannot be
- * linked until the simulator's xo_backend_sim_open() exists; switch to them
- * then.)
+ * The backend XO_BACKEND names (xen by default), through xo_backend_open()
+ * and the checked xo_dom_* wrappers, as the programs use it. The suite runs
+ * it with XO_BACKEND=xen; under XO_BACKEND=sim it drives the simulator.
  */
 static int open_backend(void)
 {
-	const char *name = getenv("XO_BACKEND");
-	if (name && *name && strcmp(name, "xen") != 0)
-		return xo_errf(&err, XO_E_USAGE, "xen-backend tests the xen backend, not XO_BACKEND=%s",
-			       name);
-	be = xcalloc(1, sizeof(*be));
-	return xo_backend_xen_open(be, &err);
+	return xo_backend_open(&be, &err);
 }
 
 static void die_on(int r)
@@ -219,7 +213,7 @@ static int cmd_start(const char *name, const char *type_s, const char *kernel, c
 	ca.max_vcpus = vcpus;
 	ca.max_memory_kib = (uint64_t)mem_mib * 1024;
 	t0 = xo_now_ns();
-	die_on(be->ops->domain_create(be, &ca, &domid, &err));
+	die_on(xo_dom_create(be, &ca, &domid, &err));
 	t_create = ms_since(t0);
 
 	memset(&ba, 0, sizeof(ba));
@@ -230,9 +224,9 @@ static int cmd_start(const char *name, const char *type_s, const char *kernel, c
 	ba.memory_max_kib = ba.memory_target_kib = (uint64_t)mem_mib * 1024;
 	ba.vcpus = ba.max_vcpus = vcpus;
 	t0 = xo_now_ns();
-	if (be->ops->domain_build(be, domid, &ba, &r, &err) < 0) {
+	if (xo_dom_build(be, domid, &ba, &r, &err) < 0) {
 		xo_err e2;
-		be->ops->domain_destroy(be, domid, &e2);
+		xo_dom_destroy(be, domid, &e2);
 		return xo_err_report(&err);
 	}
 	t_build = ms_since(t0);
@@ -242,13 +236,13 @@ static int cmd_start(const char *name, const char *type_s, const char *kernel, c
 	    (!xs_introduce_domain(be->xs, domid, r.store_mfn, r.store_port) &&
 	     xo_err_sys(&err, errno, "xs_introduce_domain %u", domid) < 0)) {
 		xo_err e2;
-		be->ops->domain_destroy(be, domid, &e2);
+		xo_dom_destroy(be, domid, &e2);
 		return xo_err_report(&err);
 	}
 	t_xs = ms_since(t0);
 	if (!paused) {
 		t0 = xo_now_ns();
-		die_on(be->ops->domain_unpause(be, domid, &err));
+		die_on(xo_dom_unpause(be, domid, &err));
 		t_unpause = ms_since(t0);
 	}
 	if (times)
@@ -286,7 +280,7 @@ static int wait_domain(uint32_t domid, bool (*done)(const struct xo_dominfo *, b
 		struct xo_dominfo d;
 		bool gone = false;
 		xo_err e2;
-		if (be->ops->domain_info(be, domid, &d, &e2) < 0) {
+		if (xo_dom_info(be, domid, &d, &e2) < 0) {
 			if (e2.cls != XO_E_NOT_FOUND) {
 				err = e2;
 				xs_close(w);
@@ -353,10 +347,12 @@ static int cmd_destroy(uint32_t domid)
 	char path[96], *vm;
 	unsigned len;
 
-	die_on(be->ops->dm_stop(be, domid, &err));
+	/* a domain without a device model: nothing to stop (the simulator says not found) */
+	if (be->ops->dm_stop(be, domid, &err) < 0 && err.cls != XO_E_NOT_FOUND)
+		die_on(-1);
 	snprintf(path, sizeof(path), "/local/domain/%u/vm", domid);
 	vm = xs_read(be->xs, XBT_NULL, path, &len);
-	die_on(be->ops->domain_destroy(be, domid, &err));
+	die_on(xo_dom_destroy(be, domid, &err));
 	die_on(wait_domain(domid, is_gone, 60, NULL));
 	snprintf(path, sizeof(path), "/local/domain/%u", domid);
 	xs_rm(be->xs, XBT_NULL, path);
@@ -407,7 +403,7 @@ int main(int argc, char **argv)
 
 	if (strcmp(cmd, "host") == 0) {
 		struct xo_hostinfo h;
-		die_on(be->ops->host_info(be, &h, &err));
+		die_on(xo_host_info(be, &h, &err));
 		printf("total_kib=%" PRIu64 " free_kib=%" PRIu64 " nr_cpus=%u\n", h.total_kib,
 		       h.free_kib, h.nr_cpus);
 		return 0;
@@ -417,7 +413,7 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "list") == 0) {
 		struct xo_dominfo *l;
 		size_t n;
-		die_on(be->ops->domain_list(be, &l, &n, &err));
+		die_on(xo_dom_list(be, &l, &n, &err));
 		for (size_t i = 0; i < n; i++)
 			print_info(&l[i]);
 		free(l);
@@ -428,17 +424,17 @@ int main(int argc, char **argv)
 	uint32_t domid = domid_arg(cli.argv[1]);
 	if (strcmp(cmd, "info") == 0) {
 		struct xo_dominfo d;
-		die_on(be->ops->domain_info(be, domid, &d, &err));
+		die_on(xo_dom_info(be, domid, &d, &err));
 		print_info(&d);
 	} else if (strcmp(cmd, "pause") == 0) {
-		die_on(be->ops->domain_pause(be, domid, &err));
+		die_on(xo_dom_pause(be, domid, &err));
 	} else if (strcmp(cmd, "unpause") == 0) {
-		die_on(be->ops->domain_unpause(be, domid, &err));
+		die_on(xo_dom_unpause(be, domid, &err));
 	} else if (strcmp(cmd, "shutdown") == 0 && cli.argc == 3) {
 		unsigned reason;
 		if (xo_parse_uint(cli.argv[2], 255, &reason) < 0)
 			xo_cli_usage_error(&cli, "invalid reason '%s'", cli.argv[2]);
-		die_on(be->ops->domain_shutdown(be, domid, reason, &err));
+		die_on(xo_dom_shutdown(be, domid, reason, &err));
 	} else if (strcmp(cmd, "request") == 0 && cli.argc == 3) {
 		return cmd_request(domid, cli.argv[2], timeout);
 	} else if (strcmp(cmd, "destroy") == 0) {
