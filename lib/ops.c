@@ -347,7 +347,11 @@ int xo_plan_run(struct xo_ctx *ctx, const struct xo_plan *p, double from, double
 			xo_errf(e, XO_E_FAULT, "fault injected at %s (XO_FAULT)", name);
 			goto failed;
 		}
-		if (xo_atom_run(ctx, a, e) < 0) {
+		uint64_t t0 = xo_now_ns();
+		int r = xo_atom_run(ctx, a, e);
+		if (ctx->task)
+			xo_task_add_timing(ctx->task, name, (double)(xo_now_ns() - t0) / 1e6);
+		if (r < 0) {
 			if (a->best_effort) {
 				if (!ctx->quiet)
 					xo_warn("%s (ignored): %s", name, e->msg);

@@ -56,6 +56,18 @@ struct json_object *xo_task_to_json(const struct xo_task *t)
 	xo_json_add_double(o, "finished", t->finished);
 	xo_json_add_int(o, "worker_pid", t->worker_pid);
 	xo_json_add_bool(o, "destroy_on_finish", t->destroy_on_finish);
+	struct json_object *tm = json_object_new_array();
+	for (size_t i = 0; i < t->n_timings; i++) {
+		struct json_object *a = json_object_new_object();
+		xo_json_add_str(a, "atom", t->timings[i].atom);
+		char ms[32];
+		snprintf(ms, sizeof(ms), "%.3f", t->timings[i].ms);   /* microseconds are enough */
+		json_object_object_add(a, "ms", json_object_new_double_s(t->timings[i].ms, ms));
+		json_object_array_add(tm, a);
+	}
+	json_object_object_add(o, "timings", tm);
+	if (t->timings_dropped)
+		xo_json_add_int(o, "timings_dropped", t->timings_dropped);
 	if (t->state == XO_TASK_FAILED || t->state == XO_TASK_CANCELLED) {
 		struct json_object *err = json_object_new_object();
 		xo_json_add_str(err, "class", xo_ecls_name(t->err_cls));
@@ -111,6 +123,17 @@ static int from_json(struct json_object *o, struct xo_task *t, xo_err *e)
 		t->worker_pid = json_object_get_int(v);
 	if (json_object_object_get_ex(o, "destroy_on_finish", &v))
 		t->destroy_on_finish = json_object_get_boolean(v);
+	if (json_object_object_get_ex(o, "timings", &v) && json_object_is_type(v, json_type_array)) {
+		size_t n = json_object_array_length(v);
+		for (size_t k = 0; k < n && t->n_timings < XO_TASK_TIMINGS_MAX; k++) {
+			struct json_object *a = json_object_array_get_idx(v, k);
+			struct xo_task_timing *tt = &t->timings[t->n_timings++];
+			get_str(a, "atom", tt->atom, sizeof(tt->atom));
+			tt->ms = get_double(a, "ms");
+		}
+	}
+	if (json_object_object_get_ex(o, "timings_dropped", &v))
+		t->timings_dropped = (unsigned)json_object_get_int(v);
 	if (json_object_object_get_ex(o, "error", &err) && json_object_is_type(err, json_type_object)) {
 		get_str(err, "class", s, sizeof(s));
 		t->err_cls = xo_ecls_from_name(s);
@@ -118,6 +141,16 @@ static int from_json(struct json_object *o, struct xo_task *t, xo_err *e)
 		get_str(err, "atom", t->err_atom, sizeof(t->err_atom));
 	}
 	return 0;
+}
+
+void xo_task_add_timing(struct xo_task *t, const char *atom, double ms)
+{
+	if (t->n_timings == XO_TASK_TIMINGS_MAX) {
+		t->timings_dropped++;
+		return;
+	}
+	xo_strlcpy(t->timings[t->n_timings].atom, atom, sizeof(t->timings[0].atom));
+	t->timings[t->n_timings++].ms = ms;
 }
 
 int xo_task_save(const struct xo_task *t, bool sync, xo_err *e)

@@ -30,6 +30,13 @@
 enum xo_task_state { XO_TASK_PENDING, XO_TASK_COMPLETED, XO_TASK_FAILED, XO_TASK_CANCELLED };
 
 #define XO_TASK_ID_LEN 12
+#define XO_TASK_TIMINGS_MAX 48
+
+/* one micro-op the worker ran and its wall time (xo-task-stat --json: "timings") */
+struct xo_task_timing {
+	char atom[64];
+	double ms;
+};
 
 struct xo_task {
 	char id[XO_TASK_ID_LEN + 1];
@@ -46,6 +53,11 @@ struct xo_task {
 	char err_msg[1024];
 	char err_atom[96];            /* the micro-op that failed */
 	bool destroy_on_finish;       /* nobody waits: the record goes when it finishes */
+	/* the micro-ops run so far, in order, with their times; beyond XO_TASK_TIMINGS_MAX
+	 * only counted (timings_dropped) */
+	size_t n_timings;
+	unsigned timings_dropped;
+	struct xo_task_timing timings[XO_TASK_TIMINGS_MAX];
 };
 
 const char *xo_task_state_name(enum xo_task_state s);
@@ -63,6 +75,8 @@ int xo_task_cancel(const char *id, xo_err *e);
 /* finish: state, error (NULL for success); fsynced; emits an update */
 int xo_task_finish(struct xo_task *t, enum xo_task_state s, const xo_err *err, xo_err *e);
 struct json_object *xo_task_to_json(const struct xo_task *t);
+/* record that micro-op `atom` took `ms` (saved with the task's next save) */
+void xo_task_add_timing(struct xo_task *t, const char *atom, double ms);
 /* "failed: <class>: <message>" etc, for one-line output */
 void xo_task_describe(const struct xo_task *t, char *buf, size_t size);
 
