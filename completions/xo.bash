@@ -32,6 +32,7 @@ _xo_programs=(
 	xo-simd
 	xo-vm-start
 	xo-vm-stat
+	xo-vm-console
 	xo-hook-run
 	xo-domain-create
 	xo-domain-build

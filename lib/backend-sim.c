@@ -439,6 +439,20 @@ static int sim_pci_deassign(struct xo_backend *b, uint32_t domid, const char *bd
 	return simple(b, e, "pci-deassign domid=%u bdf=%s", domid, bdf);
 }
 
+/* a simulated guest writes its console to $XO_STATE_DIR/sim/console/<domid>.log (sim/guest.c);
+ * there is no console daemon and no pty to attach to */
+static int sim_console_log(struct xo_backend *b, const char *vm_name, int domid, char **path,
+			   xo_err *e)
+{
+	(void)b;
+	if (domid < 0)
+		return xo_errf(e, XO_E_POWER_STATE,
+			       "vm %s is halted: the simulator keeps a guest's console only with its domain",
+			       vm_name);
+	*path = xasprintf("%s/sim/console/%d.log", xo_state_dir(), domid);
+	return 0;
+}
+
 static const struct xo_backend_ops sim_ops = {
 	.name = "sim",
 	.close = sim_close,
@@ -456,6 +470,8 @@ static const struct xo_backend_ops sim_ops = {
 	.dm_stop = sim_dm_stop,
 	.pci_assign = sim_pci_assign,
 	.pci_deassign = sim_pci_deassign,
+	.console_log = sim_console_log,
+	.console_pty = false,
 };
 
 int xo_backend_sim_open(struct xo_backend *b, xo_err *e)

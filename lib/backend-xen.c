@@ -108,6 +108,7 @@
 #define DEFAULT_HVMLOADER "/usr/lib/xen-4.17/boot/hvmloader"
 #define DEFAULT_SEABIOS "/usr/share/seabios/bios-256k.bin"
 #define DEFAULT_QEMU "/usr/libexec/xen-qemu-system-i386"
+#define XO_XEN_CONSOLE_LOG_DIR "/var/log/xen/console"   /* xenconsoled's default --log-dir */
 #define RUN_DIR "/run/xen"
 #define DM_START_TIMEOUT_MS 60000            /* libxl's LIBXL_DEVICE_MODEL_START_TIMEOUT */
 #define DM_STOP_STEP_MS 5000
@@ -1494,6 +1495,25 @@ static int x_pci_deassign(struct xo_backend *b, uint32_t domid, const char *addr
 
 /* ------------------------------------------------------------------------ open/close */
 
+/*
+ * xenconsoled keeps each guest's console output in <log-dir>/guest-<name>.log
+ * when it runs with --log=guest (Debian: XENCONSOLED_ARGS in /etc/default/xen);
+ * the file is named after the domain's name key, which is the vm's name, so it
+ * outlives the domain. XO_CONSOLE_LOG_DIR says where, for a --log-dir other
+ * than xenconsoled's default.
+ */
+static int x_console_log(struct xo_backend *b, const char *vm_name, int domid, char **path,
+			 xo_err *e)
+{
+	const char *dir = getenv("XO_CONSOLE_LOG_DIR");
+
+	(void)b;
+	(void)domid;
+	(void)e;
+	*path = xasprintf("%s/guest-%s.log", dir && *dir ? dir : XO_XEN_CONSOLE_LOG_DIR, vm_name);
+	return 0;
+}
+
 static void x_close(struct xo_backend *b)
 {
 	struct xen_priv *p = P(b);
@@ -1523,6 +1543,8 @@ static const struct xo_backend_ops xen_ops = {
 	.dm_stop = x_dm_stop,
 	.pci_assign = x_pci_assign,
 	.pci_deassign = x_pci_deassign,
+	.console_log = x_console_log,
+	.console_pty = true,
 };
 
 int xo_backend_xen_open(struct xo_backend *b, xo_err *e)

@@ -123,6 +123,12 @@ struct xo_backend_ops {
 	/* pci pass-through: make the device assignable and assign it / undo */
 	int (*pci_assign)(struct xo_backend *b, uint32_t domid, const char *bdf, xo_err *e);
 	int (*pci_deassign)(struct xo_backend *b, uint32_t domid, const char *bdf, xo_err *e);
+	/* consoles: where the guest's console output is kept (*path malloc'd; domid -1 when
+	 * the vm has no domain), and whether a console daemon serves each guest a pty
+	 * (/local/domain/<d>/console/tty) one can attach to */
+	int (*console_log)(struct xo_backend *b, const char *vm_name, int domid, char **path,
+			   xo_err *e);
+	bool console_pty;
 };
 
 struct xo_backend {
