@@ -21,13 +21,66 @@ xen_setup() {
 		fail "not in a Xen dom0 (no /dev/xen/privcmd): these tests run through make check-xen"
 	export XO_BACKEND=xen
 	export XO_STATE_DIR="$BATS_TEST_TMPDIR/state"
+	export XO_SCRIPT_DIR="$XO_SRC/share/udev" XO_HOOK_DIR="$BATS_TEST_TMPDIR/hooks"
+	unset XO_FAULT XO_HOTPLUG
 	GUEST="xo-t${BATS_SUITE_TEST_NUMBER}"
 }
 
 xen_teardown() {
-	local d
+	local d vm f keep
+	unset XO_FAULT
+	# a failed test leaves its VMs' logs (worker, hotplug scripts, qemu) in the lab's run
+	# directory: /out/failed/<test number>/
+	if [ -z "${BATS_TEST_COMPLETED:-}" ] && [ -d /out ] && [ -d "$XO_STATE_DIR/VM" ]; then
+		keep="/out/failed/$BATS_SUITE_TEST_NUMBER"
+		mkdir -p "$keep"
+		for f in "$XO_STATE_DIR"/VM/*/*log "$XO_STATE_DIR"/tasks/*; do
+			[ -f "$f" ] && cp "$f" "$keep/$(basename "$(dirname "$f")")-$(basename "$f")"
+		done
+		xenstore-ls -f >"$keep/xenstore.txt" 2>&1
+		xl list >"$keep/xl-list.txt" 2>&1
+	fi
+	# xo's VMs first (their devices, loop devices and taps go with them), then stragglers
+	if [ -d "$XO_STATE_DIR/VM" ]; then
+		for vm in $(xo-vm-list 2>/dev/null | awk '{ print $1 }'); do
+			xo-vm-destroy "$vm" >/dev/null 2>&1 || true
+		done
+	fi
 	for d in $(xl list 2>/dev/null | awk -v p="$GUEST" 'NR > 1 && ($1 == p || index($1, p "-") == 1) { print $2 }'); do
 		xen-backend destroy "$d" || xl destroy "$d" || true
+	done
+	for f in "$BATS_TEST_TMPDIR"/*.img; do
+		[ -e "$f" ] || continue
+		losetup -j "$f" | cut -d: -f1 | xargs -r -n1 losetup -d 2>/dev/null || true
+	done
+}
+
+# vm_field VM FIELD: a key=value field of `xo-vm-stat VM` (power is the third word)
+vm_field() {
+	if [ "$2" = power ]; then
+		xo-vm-stat "$1" | awk '{ print $3 }'
+	else
+		xo-vm-stat "$1" | tr ' ' '\n' | awk -F= -v f="$2" '$1 == f { print $2 }'
+	fi
+}
+
+# assert_only_dom0: xl lists Domain-0 and nothing else
+assert_only_dom0() {
+	run xl list
+	assert_success
+	assert_equal "$(echo "$output" | awk 'NR > 1 { print $1 }' | tr '\n' ' ')" "Domain-0 "
+}
+
+# assert_no_devices DOMID IMAGE: no backend, loop device or vif of the domain is left
+assert_no_devices() {
+	local d=$1 img=$2
+	run losetup -j "$img"
+	assert_output ""
+	run ip -o link show "vif$d.0"
+	assert_failure
+	for k in vbd vif; do
+		run xenstore-exists "/local/domain/0/backend/$k/$d"
+		assert_failure
 	done
 }
 
@@ -43,16 +96,23 @@ console_log() {
 	echo "$CONSOLE_DIR/guest-$1.log"
 }
 
-# console_text NAME: the guest's console so far, without the terminal's carriage returns
-console_text() {
-	tr -d '\r' <"$(console_log "$1")"
+# console_size NAME: the bytes of the guest's console log so far (xenconsoled appends
+# every boot of a name to the same log: the current boot starts at this offset)
+console_size() {
+	stat -c %s "$(console_log "$1")" 2>/dev/null || echo 0
 }
 
-# wait_console NAME TEXT [SECONDS]: until the guest's console shows TEXT
+# console_text NAME [FROM]: the guest's console from byte FROM (default 0), without the
+# terminal's carriage returns
+console_text() {
+	tail -c +$((${2:-0} + 1)) "$(console_log "$1")" | tr -d '\r'
+}
+
+# wait_console NAME TEXT [SECONDS] [FROM]: until the guest's console shows TEXT after byte FROM
 wait_console() {
 	local log found=1 line pid
 	log=$(console_log "$1")
-	coproc TAIL { exec timeout "${3:-120}" tail -n +1 -F "$log" 2>/dev/null 3>&-; }
+	coproc TAIL { exec timeout "${3:-120}" tail -c +$((${4:-0} + 1)) -F "$log" 2>/dev/null 3>&-; }
 	pid=$TAIL_PID
 	while IFS= read -r line <&"${TAIL[0]}"; do
 		case $line in *"$2"*) found=0; break ;; esac
@@ -61,6 +121,22 @@ wait_console() {
 	wait "$pid" 2>/dev/null || true
 	[ $found -eq 0 ] || echo "# no '$2' on the console of $1: $(tail -n 5 "$log" 2>/dev/null)" >&3
 	return $found
+}
+
+# wait_xs PATH VALUE [SECONDS]: until xenstore's PATH reads VALUE (a watch, not a poll)
+wait_xs() {
+	local line pid v
+	[ "$(xenstore-read "$1" 2>/dev/null)" = "$2" ] && return 0
+	coproc WATCH { exec timeout "${3:-60}" xenstore-watch "$1" 2>/dev/null 3>&-; }
+	pid=$WATCH_PID
+	while IFS= read -r line <&"${WATCH[0]}"; do
+		v=$(xenstore-read "$1" 2>/dev/null) || true
+		[ "$v" = "$2" ] && break
+	done
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null || true
+	v=$(xenstore-read "$1" 2>/dev/null) || true
+	[ "$v" = "$2" ] || { echo "# $1 is '$v', not '$2'" >&3; return 1; }
 }
 
 # dom_field DOMID FIELD: one field of `xen-backend info`
