@@ -122,7 +122,7 @@ int xo_console_attach(const char *tty, int in, int out, enum xo_console_end *how
 			}
 			char *esc = memchr(buf, XO_CONSOLE_ESCAPE, (size_t)n);
 			size_t len = esc ? (size_t)(esc - buf) : (size_t)n;
-			if (len && xo_write_all(fd, buf, len) < 0) {
+			if (xo_write_all(fd, buf, len) < 0) {     /* len 0 (^] first) writes nothing */
 				xo_err_sys(e, errno, "unable to write to the console '%s'", tty);
 				break;
 			}
