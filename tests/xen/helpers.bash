@@ -66,9 +66,9 @@ vm_field() {
 
 # assert_only_dom0: xl lists Domain-0 and nothing else
 assert_only_dom0() {
-	run xl list
-	assert_success
-	assert_equal "$(echo "$output" | awk 'NR > 1 { print $1 }' | tr '\n' ' ')" "Domain-0 "
+	local list
+	list=$(xl list) || fail "xl list failed"
+	assert_equal "$(echo "$list" | awk 'NR > 1 { print $1 }' | tr '\n' ' ')" "Domain-0 "
 }
 
 # assert_no_devices DOMID IMAGE: no backend, loop device or vif of the domain is left
