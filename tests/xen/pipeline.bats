@@ -215,3 +215,36 @@ attached_to() {
 	assert_success
 	assert_output --partial XO-GUEST-POWEROFF
 }
+
+@test "an HVM guest: xo-vm-start runs xo-qemu-start, hvmloader boots under qemu, xo-vm-destroy stops both" {
+	local name="$GUEST-hvm" pid i
+	run xo-vm-add --name "$name" --type hvm --memory 64M --vcpus 1
+	assert_success
+	run xo-vm-start --plan "$name"
+	assert_line "xo-qemu-start $name"
+	run xo-vm-start "$name"
+	assert_success
+	assert_equal "$(vm_field "$name" power)" Paused
+	DOMID=$(vm_field "$name" domid)
+	UUID=$(xo-vm-list | awk -v n="$name" '$2 == n { print $1 }')
+	assert_equal "$(xenstore-read "/local/domain/0/device-model/$DOMID/state")" running
+	pid=$(xenstore-read "/local/domain/$DOMID/qemu-pid")
+	run cat "/proc/$pid/cmdline"
+	assert_output --partial "-xen-domid"
+	run xo-vm-unpause "$name"
+	assert_success
+	# hvmloader and SeaBIOS write to Xen's console (xl dmesg)
+	for i in $(seq 90); do
+		xl dmesg | grep -q "(d$DOMID) HVM Loader" && break
+		sleep 1
+	done
+	run xl dmesg
+	assert_line --partial "(d$DOMID) HVM Loader"
+	run xo-vm-destroy "$name"
+	assert_success
+	run kill -0 "$pid"
+	assert_failure
+	assert_equal "$(vm_field "$name" power)" Halted
+	assert_only_dom0
+	assert_xenstore_clean "$DOMID" "$UUID"
+}
