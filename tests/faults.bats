@@ -84,6 +84,27 @@ running() {
 	done
 }
 
+@test "a crash at every micro-op boundary of a destroy, a pause and an unpause" {
+	ref_vm web1
+	conf=$(config_of web1)
+	for op in xo-vm-destroy xo-vm-pause xo-vm-unpause; do
+		running web1
+		mapfile -t atoms < <(atoms_of $op web1)
+		[ "${#atoms[@]}" -ge 1 ] || fail "$op has no micro-ops"
+		for atom in "${atoms[@]}"; do
+			for mode in crash crash-after; do
+				running web1
+				[ "$op" != xo-vm-unpause ] || xo-vm-pause web1
+				XO_FAULT="$atom:$mode" run --separate-stderr $op --json web1
+				[ "$status" -ne 0 ] || fail "$op $atom:$mode: did not fail"
+				[ "$(json_get error.class <<<"$output")" = worker_died ] || fail "$op $atom:$mode: $output"
+				repaired web1 >/dev/null
+				[ "$(config_of web1)" = "$conf" ] || fail "$op $atom:$mode: configuration changed"
+			done
+		done
+	done
+}
+
 @test "a crash at every micro-op boundary of a device hot-plug and hot-unplug" {
 	ref_vm web1
 	running web1
