@@ -2,6 +2,7 @@
  * ops.c: plans (lists of micro-ops), their names and commands, running
  * them, and the cleanup after a failure (see ops.h).
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -694,6 +695,20 @@ static void check_devices(struct xo_ctx *ctx, uint32_t d)
 	}
 }
 
+/* the VM's device model was started (dm_pid in its record) and its process is gone */
+static bool dm_died(struct xo_ctx *ctx)
+{
+	struct xo_extra x;
+	xo_err ignore;
+	int pid;
+
+	if (xo_extra_load(ctx->vm.uuid, &x, &ignore) < 0)
+		return false;
+	pid = x.dm_pid;
+	xo_extra_free(&x);
+	return pid > 0 && kill(pid, 0) < 0 && errno == ESRCH;
+}
+
 int xo_vm_check_state(struct xo_ctx *ctx, xo_err *e)
 {
 	struct xo_dominfo di;
@@ -736,6 +751,13 @@ int xo_vm_check_state(struct xo_ctx *ctx, xo_err *e)
 		return apply_action(ctx, XO_ACT_SHUTDOWN, "unfinished start", e);
 	if (strcmp(req, "reboot") == 0)
 		return apply_action(ctx, ctx->vm.on_reboot, "reboot requested", e);
+	/* a device model that died under a running guest: the VM has crashed (as xenopsd
+	 * has it); the crash is then handled as any other (on_crash) */
+	if (dm_died(ctx)) {
+		if (xo_dom_shutdown(ctx->b, d, XO_SHUTDOWN_CRASH, e) < 0)
+			return -1;
+		return xo_vm_check_state(ctx, e);
+	}
 	check_devices(ctx, d);
 	return 0;
 }

@@ -13,11 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/pidfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "backend.h"
 #include "config.h"
+#include "domain.h"
 #include "queue.h"
 #include "state.h"
 #include "watch.h"
@@ -29,6 +31,8 @@ struct dom {
 	char uuid[XO_UUID_LEN + 1];
 	bool shutdown;
 	int skip;          /* initial watch fires still to come */
+	int dm_pid;        /* the device model xo started (the VM's record), 0: none */
+	int dm_fd;         /* a pidfd on it while it runs, else -1 */
 };
 
 static struct dom *doms[MAX_DOMID];
@@ -36,7 +40,7 @@ static struct dom *doms[MAX_DOMID];
 static const char *const dom_paths[] = { "/local/domain/%u/control", "/local/domain/%u/memory/target",
 	"/local/domain/%u/data", "/local/domain/%u/console", "/local/domain/%u/action-request",
 	"/local/domain/%u/qemu-pid-signal", "/local/domain/0/backend/vbd/%u",
-	"/local/domain/0/backend/vif/%u", NULL };
+	"/local/domain/0/backend/vif/%u", "/local/domain/0/device-model/%u", NULL };
 
 static void queue_check(const char *uuid, const char *why)
 {
@@ -50,6 +54,33 @@ static void queue_check(const char *uuid, const char *why)
 		      &t, &e) < 0)
 		fprintf(stderr, "xo-watchd: warning: check-state of vm %s (%s): %s\n", vm.name, why, e.msg);
 	xo_vm_free(&vm);
+}
+
+/* follow the VM's device model: a pidfd on the pid its record names (the record is saved
+ * once the model runs, so any later event of the domain brings it) */
+static void dm_track(struct dom *x)
+{
+	struct xo_extra ex;
+	xo_err ignore;
+	int pid = 0;
+
+	if (xo_extra_load(x->uuid, &ex, &ignore) == 0) {
+		pid = ex.dm_pid;
+		xo_extra_free(&ex);
+	}
+	if (pid == x->dm_pid)
+		return;
+	if (x->dm_fd >= 0)
+		close(x->dm_fd);
+	x->dm_fd = pid > 0 ? pidfd_open((pid_t)pid, 0) : -1;
+	x->dm_pid = pid;
+}
+
+static void dom_free(struct dom *x)
+{
+	if (x->dm_fd >= 0)
+		close(x->dm_fd);
+	free(x);
 }
 
 static void dom_watch(struct xo_backend *b, uint32_t d, bool on)
@@ -109,9 +140,11 @@ static void rescan(struct xo_backend *b)
 			x = xcalloc(1, sizeof(*x));
 			xo_strlcpy(x->uuid, uuid, sizeof(x->uuid));
 			x->skip = (int)(XO_ARRAY_SIZE(dom_paths) - 1);
+			x->dm_fd = -1;
 			doms[d] = x;
 			dom_watch(b, d, true);
 		}
+		dm_track(x);
 		bool down = all[i].shutdown || all[i].dying;
 		if (down && !x->shutdown)
 			queue_check(x->uuid, "domain shut down");
@@ -121,7 +154,7 @@ static void rescan(struct xo_backend *b)
 		if (doms[d] && !seen[d]) {
 			dom_watch(b, d, false);
 			queue_check(doms[d]->uuid, "domain gone");
-			free(doms[d]);
+			dom_free(doms[d]);
 			doms[d] = NULL;
 		}
 	}
@@ -137,6 +170,7 @@ static void domain_event(struct xo_backend *b, uint32_t d)
 
 	if (!x)
 		return;
+	dm_track(x);
 	if (x->skip > 0) {
 		x->skip--;
 		return;
@@ -174,19 +208,45 @@ int xo_watchd_run(xo_err *e)
 		queue_check(uuids[i], "start");
 	free(uuids);
 	fprintf(stderr, "xo-watchd: watching %s (%zu vms)\n", xo_state_dir(), n);
+	/* xenstore's events, and the exit of any device model xo started */
+	static struct pollfd pfd[MAX_DOMID + 1];
+	static uint32_t pfd_dom[MAX_DOMID + 1];
 	for (;;) {
-		unsigned num;
-		char **ev = xs_read_watch(b->xs, &num);
-		if (!ev) {
+		nfds_t np = 1;
+		pfd[0] = (struct pollfd){ .fd = xs_fileno(b->xs), .events = POLLIN };
+		for (uint32_t d = 1; d < MAX_DOMID; d++) {
+			if (doms[d] && doms[d]->dm_fd >= 0) {
+				pfd[np] = (struct pollfd){ .fd = doms[d]->dm_fd, .events = POLLIN };
+				pfd_dom[np++] = d;
+			}
+		}
+		if (poll(pfd, np, -1) < 0) {
 			if (errno == EINTR)
 				continue;
-			return xo_err_sys(e, errno ? errno : EIO, "xenstore connection lost");
+			return xo_err_sys(e, errno, "poll");
 		}
-		const char *token = ev[XS_WATCH_TOKEN];
-		if (strcmp(token, "dom") == 0)
-			rescan(b);
-		else if (strncmp(token, "d:", 2) == 0)
-			domain_event(b, (uint32_t)strtoul(token + 2, NULL, 10));
-		free(ev);
+		for (nfds_t i = 1; i < np; i++) {
+			struct dom *x = doms[pfd_dom[i]];
+			if (!pfd[i].revents || !x || x->dm_fd != pfd[i].fd)
+				continue;
+			/* the device model exited: check-state decides (xo-qemu-stop clears the
+			 * record first, so this is a death, unless a stop is racing us) */
+			close(x->dm_fd);
+			x->dm_fd = -1;
+			queue_check(x->uuid, "device model exited");
+		}
+		if (!(pfd[0].revents & (POLLIN | POLLHUP | POLLERR)))
+			continue;
+		char **ev;
+		while ((ev = xs_check_watch(b->xs)) != NULL) {
+			const char *token = ev[XS_WATCH_TOKEN];
+			if (strcmp(token, "dom") == 0)
+				rescan(b);
+			else if (strncmp(token, "d:", 2) == 0)
+				domain_event(b, (uint32_t)strtoul(token + 2, NULL, 10));
+			free(ev);
+		}
+		if (errno != EAGAIN)
+			return xo_err_sys(e, errno ? errno : EIO, "xenstore connection lost");
 	}
 }

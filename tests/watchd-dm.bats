@@ -1,0 +1,73 @@
+#!/usr/bin/env bats
+# A device model that dies under a running guest: the VM has crashed (as
+# xenopsd has it). Check-state finds it, and the watcher notices the exit
+# (a pidfd, not a poll) and queues that check-state by itself.
+load helpers
+
+setup() {
+	xo_setup
+	export XO_CRASH_LOOP_SECONDS=0
+}
+teardown() {
+	[ -n "${WATCHD:-}" ] && kill "$WATCHD" 2>/dev/null && wait "$WATCHD" 2>/dev/null
+	xo_teardown
+}
+
+start_watchd() {
+	xo-simd status >/dev/null 2>&1 || xo-simd start
+	xo-watchd 2>"$BATS_TEST_TMPDIR/watchd.log" 3>&- &
+	WATCHD=$!
+	for _ in $(seq 100); do
+		grep -q watching "$BATS_TEST_TMPDIR/watchd.log" && return 0
+		sleep 0.05
+	done
+	fail "xo-watchd did not start: $(cat "$BATS_TEST_TMPDIR/watchd.log")"
+}
+
+# wait on the event feed until cond holds: wait_for SECONDS CMD...
+wait_for() {
+	local secs=$1 tok out
+	shift
+	tok=$(xo-updates-get | awk '{print $2}')
+	local end=$((SECONDS + secs))
+	until "$@"; do
+		[ $SECONDS -lt $end ] || return 1
+		out=$(xo-updates-get --timeout 1 "$tok") && tok=$(awk '/^token/{print $2}' <<<"$out")
+	done
+}
+
+power() { xo-vm-stat "$1" | awk '{ print $3 }'; }
+halted() { [ "$(power "$1")" = Halted ]; }
+running_with_new_domain() { [ "$(power "$1")" = Running ] && [ "$(domid "$1")" != "$2" ]; }
+domid() { xo-vm-stat "$1" | tr ' ' '\n' | sed -n 's/^domid=//p'; }
+dm_pid() {
+	sed -n 's/.*"dm_pid": *\([0-9]*\).*/\1/p' "$XO_STATE_DIR/VM/$(xo-vm-list | awk -v n="$1" '$2 == n { print $1 }')/extra"
+}
+
+@test "check-state: a dead device model is a crash (on_crash shutdown: the VM is halted)" {
+	xo-vm-add --name h1 --type hvm --memory 64M >/dev/null
+	xo-vm-start h1
+	xo-vm-unpause h1
+	pid=$(dm_pid h1)
+	[ -n "$pid" ] && [ "$pid" -gt 0 ]
+	# alive: check-state leaves it running
+	xo-vm-check-state h1
+	assert_equal "$(power h1)" Running
+	kill -9 "$pid"
+	while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+	run xo-vm-check-state h1
+	assert_success
+	assert_equal "$(power h1)" Halted
+}
+
+@test "the watcher notices a device model's exit and applies on_crash (start: a new domain)" {
+	xo-vm-add --name h1 --type hvm --memory 64M --on-crash start >/dev/null
+	start_watchd
+	xo-vm-start h1
+	xo-vm-unpause h1
+	d=$(domid h1)
+	pid=$(dm_pid h1)
+	kill -9 "$pid"
+	wait_for 20 running_with_new_domain h1 "$d" || fail "vm h1 is $(power h1) (domid $(domid h1), was $d)"
+	[ "$(dm_pid h1)" != "$pid" ]
+}
