@@ -248,3 +248,32 @@ attached_to() {
 	assert_only_dom0
 	assert_xenstore_clean "$DOMID" "$UUID"
 }
+
+@test "qemu killed under a running HVM guest: xo-watchd notices, the VM crashed and is halted cleanly" {
+	local name="$GUEST-qd" pid i watchd
+	run xo-vm-add --name "$name" --type hvm --memory 64M --vcpus 1
+	assert_success
+	xo-watchd 2>"$BATS_TEST_TMPDIR/watchd.log" 3>&- &
+	watchd=$!
+	for i in $(seq 100); do
+		grep -q watching "$BATS_TEST_TMPDIR/watchd.log" && break
+		sleep 0.1
+	done
+	run xo-vm-start "$name"
+	assert_success
+	run xo-vm-unpause "$name"
+	assert_success
+	DOMID=$(vm_field "$name" domid)
+	UUID=$(xo-vm-list | awk -v n="$name" '$2 == n { print $1 }')
+	pid=$(xenstore-read "/local/domain/$DOMID/qemu-pid")
+	kill -9 "$pid"
+	for i in $(seq 240); do
+		[ "$(vm_field "$name" power)" = Halted ] && break
+		sleep 0.5
+	done
+	kill "$watchd"
+	wait "$watchd" || true
+	assert_equal "$(vm_field "$name" power)" Halted
+	assert_only_dom0
+	assert_xenstore_clean "$DOMID" "$UUID"
+}
