@@ -332,8 +332,22 @@ static int hotplug(struct xo_backend *b, const struct xo_vm *vm, uint32_t d, con
 }
 
 /* the generic half of an unplug: frontend gone, remove script, backend gone */
+/* did the add script run (a verdict in the backend)? Asked before the unplug starts:
+ * netback removes hotplug-status itself once the frontend is gone, and the remove
+ * action must run all the same */
+static bool hotplug_ran(struct xo_backend *b, const struct xo_devpaths *p)
+{
+	char k[256];
+	snprintf(k, sizeof(k), "%s/hotplug-status", p->be);
+	if (xo_xs_exists(b->xs, XBT_NULL, k))
+		return true;
+	snprintf(k, sizeof(k), "%s/hotplug-error", p->be);
+	return xo_xs_exists(b->xs, XBT_NULL, k);
+}
+
+/* ran: whether the add script ran, asked before anything of the unplug happened */
 static void teardown(struct xo_backend *b, const struct xo_vm *vm, uint32_t d, const char *kind,
-		     long devid, const struct xo_devpaths *p, const char *script)
+		     long devid, const struct xo_devpaths *p, const char *script, bool ran)
 {
 	char k[256];
 	xo_err ignore;
@@ -343,10 +357,6 @@ static void teardown(struct xo_backend *b, const struct xo_vm *vm, uint32_t d, c
 		xo_xs_write(b->xs, XBT_NULL, k, "0", &ignore);
 	xs_rm(b->xs, XBT_NULL, p->fe);
 	xs_rm(b->xs, XBT_NULL, p->fe_copy);
-	snprintf(k, sizeof(k), "%s/hotplug-status", p->be);
-	bool ran = xo_xs_exists(b->xs, XBT_NULL, k);
-	snprintf(k, sizeof(k), "%s/hotplug-error", p->be);
-	ran = ran || xo_xs_exists(b->xs, XBT_NULL, k);
 	if (ran && xo_hotplug_by_xo() && script && *script) {
 		struct xo_child child;
 		bool vif = strcmp(kind, "vif") == 0;
@@ -385,7 +395,7 @@ void xo_device_release_all(struct xo_backend *b, const struct xo_vm *vm, uint32_
 			if (!script)
 				script = xasprintf("%s/%s", xo_script_dir(),
 						   strcmp(*k, "vbd") == 0 ? "block" : "vif");
-			teardown(b, vm, d, *k, devid, &p, script);
+			teardown(b, vm, d, *k, devid, &p, script, hotplug_ran(b, &p));
 			free(script);
 		}
 		free(ids);
@@ -522,7 +532,7 @@ int xo_vbd_plug(struct xo_backend *b, const struct xo_vm *vm, const struct xo_vb
 		goto out;
 	snprintf(what, sizeof(what), "the hotplug script of vbd %s", v->name);
 	if (hotplug(b, vm, d, "vbd", devid, &p, script, "add", what, c, e) < 0) {
-		teardown(b, vm, d, "vbd", devid, &p, script);
+		teardown(b, vm, d, "vbd", devid, &p, script, hotplug_ran(b, &p));
 		goto out;
 	}
 	xo_updates_emit2("vbd", vm->uuid, v->name);
@@ -547,6 +557,7 @@ int xo_vbd_unplug(struct xo_backend *b, const struct xo_vm *vm, const struct xo_
 	xo_devpaths(&p, vm->uuid, d, "vbd", devid);
 	if (!xo_xs_exists(b->xs, XBT_NULL, p.fe_copy) && !xo_xs_exists(b->xs, XBT_NULL, p.be))
 		return 0;
+	bool ran = hotplug_ran(b, &p);
 	if (!force) {
 		snprintf(what, sizeof(what), "the guest to release vbd %s", v->name);
 		if (clean_close(b, &p, what, c, e) < 0)
@@ -556,7 +567,7 @@ int xo_vbd_unplug(struct xo_backend *b, const struct xo_vm *vm, const struct xo_
 	char *script = xo_xs_read(b->xs, XBT_NULL, what);
 	if (!script)
 		script = vbd_script(v);
-	teardown(b, vm, d, "vbd", devid, &p, script);
+	teardown(b, vm, d, "vbd", devid, &p, script, ran);
 	free(script);
 	xo_updates_emit2("vbd", vm->uuid, v->name);
 	return 0;
@@ -649,7 +660,7 @@ int xo_vif_plug(struct xo_backend *b, const struct xo_vm *vm, const struct xo_vi
 		goto out;
 	snprintf(what, sizeof(what), "the hotplug script of vif %d", v->position);
 	if (hotplug(b, vm, d, "vif", v->position, &p, script, "online", what, c, e) < 0) {
-		teardown(b, vm, d, "vif", v->position, &p, script);
+		teardown(b, vm, d, "vif", v->position, &p, script, hotplug_ran(b, &p));
 		goto out;
 	}
 	char id[16];
@@ -674,6 +685,7 @@ int xo_vif_unplug(struct xo_backend *b, const struct xo_vm *vm, const struct xo_
 	xo_devpaths(&p, vm->uuid, d, "vif", v->position);
 	if (!xo_xs_exists(b->xs, XBT_NULL, p.fe_copy) && !xo_xs_exists(b->xs, XBT_NULL, p.be))
 		return 0;
+	bool ran = hotplug_ran(b, &p);
 	if (!force) {
 		snprintf(what, sizeof(what), "the guest to release vif %d", v->position);
 		if (clean_close(b, &p, what, c, e) < 0)
@@ -683,7 +695,7 @@ int xo_vif_unplug(struct xo_backend *b, const struct xo_vm *vm, const struct xo_
 	char *script = xo_xs_read(b->xs, XBT_NULL, what);
 	if (!script)
 		script = vif_script(v);
-	teardown(b, vm, d, "vif", v->position, &p, script);
+	teardown(b, vm, d, "vif", v->position, &p, script, ran);
 	free(script);
 	snprintf(id, sizeof(id), "%d", v->position);
 	xo_updates_emit2("vif", vm->uuid, id);

@@ -119,7 +119,7 @@ uuid_of() {
 # the VM is halted and nothing of a domain is left: no xenstore trees, no
 # backends, no loop devices on its disks, no memory reservation, no record
 assert_clean_halted() {
-	local name=$1 uuid
+	local name=$1 uuid d
 	uuid=$(uuid_of "$name")
 	[ "$(vm_field "$name" power_state)" = Halted ] || fail "vm $name is not halted"
 	[ ! -e "$XO_STATE_DIR/VM/$uuid/extra" ] || fail "vm $name still has a domain record"

@@ -232,3 +232,26 @@ running_vm() {
 	assert_line "0 inactive unplugged"
 	assert_line "1 inactive unplugged"
 }
+
+@test "a locked vif's rules go with it: clean unplug, and a shutdown (netback drops hotplug-status first)" {
+	running_vm web1
+	d=$(domid_of web1)
+	xo-vif-set-locking web1 0 locked --allow 10.0.0.5
+	nft list table netdev "xo-vif$d.0" >/dev/null
+	# clean unplug: the guest closes, netback unregisters, the offline action still runs
+	run xo-vif-unplug web1 0
+	assert_success
+	run nft list table netdev "xo-vif$d.0"
+	assert_failure
+	run xo-vif-plug web1 0
+	assert_success
+	nft list table netdev "xo-vif$d.0" >/dev/null
+	run xo-vm-shutdown --force web1
+	assert_success
+	run nft list table netdev "xo-vif$d.0"
+	assert_failure
+	assert_clean_halted web1
+	log=$XO_STATE_DIR/VM/$(uuid_of web1)/hotplug.log
+	[ "$(grep -c "vif offline backend/vif/$d/0: vif$d.0 detached" "$log")" -eq 2 ] ||
+		fail "the offline action did not run twice: $(cat "$log")"
+}
