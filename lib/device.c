@@ -543,32 +543,44 @@ out:
 	return r;
 }
 
-int xo_vbd_unplug(struct xo_backend *b, const struct xo_vm *vm, const struct xo_vbd *v, bool force,
-		  const struct xo_cancel *c, xo_err *e)
+/* the unplug both kinds share: clean (ask the guest, it may refuse) unless force, then
+ * tear down with the backend's own script, or fallback; 1 = done, 0 = nothing plugged */
+static int unplug(struct xo_backend *b, const struct xo_vm *vm, const char *kind, long devid,
+		  const char *name, const char *fallback, bool force, const struct xo_cancel *c,
+		  xo_err *e)
 {
 	struct xo_devpaths p = { 0 };
 	uint32_t d;
-	long devid = xo_vbd_devid(v->name);
 	char what[96];
 	int r = xo_vm_find_domain(b, vm->uuid, &d, NULL, e);
 
 	if (r <= 0)
 		return r;    /* no domain: its destruction took the devices with it */
-	xo_devpaths(&p, vm->uuid, d, "vbd", devid);
+	xo_devpaths(&p, vm->uuid, d, kind, devid);
 	if (!xo_xs_exists(b->xs, XBT_NULL, p.fe_copy) && !xo_xs_exists(b->xs, XBT_NULL, p.be))
 		return 0;
 	bool ran = hotplug_ran(b, &p);
 	if (!force) {
-		snprintf(what, sizeof(what), "the guest to release vbd %s", v->name);
+		snprintf(what, sizeof(what), "the guest to release %s %s", kind, name);
 		if (clean_close(b, &p, what, c, e) < 0)
 			return -1;
 	}
 	snprintf(what, sizeof(what), "%s/script", p.be);
 	char *script = xo_xs_read(b->xs, XBT_NULL, what);
-	if (!script)
-		script = vbd_script(v);
-	teardown(b, vm, d, "vbd", devid, &p, script, ran);
+	teardown(b, vm, d, kind, devid, &p, script ? script : fallback, ran);
 	free(script);
+	return 1;
+}
+
+int xo_vbd_unplug(struct xo_backend *b, const struct xo_vm *vm, const struct xo_vbd *v, bool force,
+		  const struct xo_cancel *c, xo_err *e)
+{
+	char *fallback = vbd_script(v);
+	int r = unplug(b, vm, "vbd", xo_vbd_devid(v->name), v->name, fallback, force, c, e);
+
+	free(fallback);
+	if (r <= 0)
+		return r;
 	xo_updates_emit2("vbd", vm->uuid, v->name);
 	return 0;
 }
@@ -675,29 +687,14 @@ out:
 int xo_vif_unplug(struct xo_backend *b, const struct xo_vm *vm, const struct xo_vif *v, bool force,
 		  const struct xo_cancel *c, xo_err *e)
 {
-	struct xo_devpaths p = { 0 };
-	uint32_t d;
-	char what[96], id[16];
-	int r = xo_vm_find_domain(b, vm->uuid, &d, NULL, e);
+	char id[16], *fallback = vif_script(v);
+	int r;
 
+	snprintf(id, sizeof(id), "%d", v->position);
+	r = unplug(b, vm, "vif", v->position, id, fallback, force, c, e);
+	free(fallback);
 	if (r <= 0)
 		return r;
-	xo_devpaths(&p, vm->uuid, d, "vif", v->position);
-	if (!xo_xs_exists(b->xs, XBT_NULL, p.fe_copy) && !xo_xs_exists(b->xs, XBT_NULL, p.be))
-		return 0;
-	bool ran = hotplug_ran(b, &p);
-	if (!force) {
-		snprintf(what, sizeof(what), "the guest to release vif %d", v->position);
-		if (clean_close(b, &p, what, c, e) < 0)
-			return -1;
-	}
-	snprintf(what, sizeof(what), "%s/script", p.be);
-	char *script = xo_xs_read(b->xs, XBT_NULL, what);
-	if (!script)
-		script = vif_script(v);
-	teardown(b, vm, d, "vif", v->position, &p, script, ran);
-	free(script);
-	snprintf(id, sizeof(id), "%d", v->position);
 	xo_updates_emit2("vif", vm->uuid, id);
 	return 0;
 }
