@@ -22,18 +22,14 @@ int main(int argc, char **argv)
 	char tok[64];
 	bool json = false;
 	int timeout_ms = -1, c, n;
-	double s;
 	xo_err e;
 
 	xo_cli_init(&cli, argc, argv, "[--timeout SECONDS] [--json] [TOKEN]", opts);
 	while ((c = xo_cli_next(&cli)) != -1) {
 		if (c == 'j')
 			json = true;
-		if (c == O_TIMEOUT) {
-			if (xo_parse_seconds(cli.arg, &s) < 0)
-				xo_cli_usage_error(&cli, "invalid timeout '%s'", cli.arg);
-			timeout_ms = (int)(s * 1000);
-		}
+		if (c == O_TIMEOUT)
+			timeout_ms = xo_cli_timeout_ms(&cli);
 	}
 	xo_cli_operands(&cli, 0, 1);
 	if (cli.argc == 0) {

@@ -17,7 +17,6 @@ int main(int argc, char **argv)
 {
 	struct xo_cli cli;
 	struct xo_op_opts o = { .timeout_ms = -1 };
-	double t;
 	int c;
 
 	xo_cli_init(&cli, argc, argv, "[--async | --plan] [--timeout SECONDS] [--json] VM", opts);
@@ -26,11 +25,7 @@ int main(int argc, char **argv)
 		case O_ASYNC: o.async = true; break;
 		case O_PLAN: o.plan = true; break;
 		case 'j': o.json = true; break;
-		case O_TIMEOUT:
-			if (xo_parse_seconds(cli.arg, &t) < 0)
-				xo_cli_usage_error(&cli, "invalid timeout '%s'", cli.arg);
-			o.timeout_ms = (int)(t * 1000);
-			break;
+		case O_TIMEOUT: o.timeout_ms = xo_cli_timeout_ms(&cli); break;
 		}
 	}
 	xo_cli_operands(&cli, 1, 1);

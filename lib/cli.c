@@ -87,6 +87,15 @@ void xo_cli_usage_error(const struct xo_cli *c, const char *fmt, ...)
 	exit(XO_EXIT_USAGE);
 }
 
+int xo_cli_timeout_ms(const struct xo_cli *c)
+{
+	double s;
+
+	if (xo_parse_seconds(c->arg, &s) < 0)
+		xo_cli_usage_error(c, "invalid timeout '%s'", c->arg);
+	return (int)(s * 1000);
+}
+
 int xo_cli_next(struct xo_cli *c)
 {
 	int idx = 0;

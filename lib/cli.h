@@ -53,6 +53,9 @@ int xo_cli_next(struct xo_cli *c);
 void xo_cli_operands(struct xo_cli *c, int min, int max);
 __attribute__((noreturn, format(printf, 2, 3)))
 void xo_cli_usage_error(const struct xo_cli *c, const char *fmt, ...);
+/* the current option's argument as seconds (xo_parse_seconds), in milliseconds; a usage
+ * error "invalid timeout" otherwise */
+int xo_cli_timeout_ms(const struct xo_cli *c);
 /* exit status of a failed call: report e and return its exit code */
 int xo_cli_fail(const xo_err *e);
 

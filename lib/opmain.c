@@ -247,7 +247,7 @@ int xo_atom_main(int argc, char **argv, enum xo_atom_kind kind)
 	struct xo_task t;
 	bool wait = true, json = false;
 	const char *reason = "none";
-	double timeout = 60;
+	int timeout_ms = 60 * 1000;
 	xo_err e;
 	int c;
 
@@ -269,10 +269,7 @@ int xo_atom_main(int argc, char **argv, enum xo_atom_kind kind)
 			snprintf(a.arg2 + l, sizeof(a.arg2) - l, "%s%s", l ? "," : "", cli.arg);
 			break;
 		}
-		case O_TIMEOUT:
-			if (xo_parse_seconds(cli.arg, &timeout) < 0)
-				xo_cli_usage_error(&cli, "invalid timeout '%s'", cli.arg);
-			break;
+		case O_TIMEOUT: timeout_ms = xo_cli_timeout_ms(&cli); break;
 		}
 	}
 	enum operands ops = operands_of(kind);
@@ -318,7 +315,7 @@ int xo_atom_main(int argc, char **argv, enum xo_atom_kind kind)
 		xo_cli_usage_error(&cli, "expected none, poweroff or reboot, not '%s'", a.arg);
 	if (kind == XO_A_HOOK && !xo_hook_name_valid(a.arg))
 		xo_cli_usage_error(&cli, "unknown hook '%s'", a.arg);
-	a.timeout_ms = (int)(timeout * 1000);
+	a.timeout_ms = timeout_ms;
 
 	if (xo_vm_resolve(cli.argv[0], uuid, &e) < 0 || xo_vm_load(uuid, &vm, &e) < 0)
 		return xo_cli_fail(&e);
