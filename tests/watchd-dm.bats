@@ -3,37 +3,15 @@
 # xenopsd has it). Check-state finds it, and the watcher notices the exit
 # (a pidfd, not a poll) and queues that check-state by itself.
 load helpers
+load watchd
 
 setup() {
 	xo_setup
 	export XO_CRASH_LOOP_SECONDS=0
 }
 teardown() {
-	[ -n "${WATCHD:-}" ] && kill "$WATCHD" 2>/dev/null && wait "$WATCHD" 2>/dev/null
+	stop_watchd
 	xo_teardown
-}
-
-start_watchd() {
-	xo-simd status >/dev/null 2>&1 || xo-simd start
-	xo-watchd 2>"$BATS_TEST_TMPDIR/watchd.log" 3>&- &
-	WATCHD=$!
-	for _ in $(seq 100); do
-		grep -q watching "$BATS_TEST_TMPDIR/watchd.log" && return 0
-		sleep 0.05
-	done
-	fail "xo-watchd did not start: $(cat "$BATS_TEST_TMPDIR/watchd.log")"
-}
-
-# wait on the event feed until cond holds: wait_for SECONDS CMD...
-wait_for() {
-	local secs=$1 tok out
-	shift
-	tok=$(xo-updates-get | awk '{print $2}')
-	local end=$((SECONDS + secs))
-	until "$@"; do
-		[ $SECONDS -lt $end ] || return 1
-		out=$(xo-updates-get --timeout 1 "$tok") && tok=$(awk '/^token/{print $2}' <<<"$out")
-	done
 }
 
 power() { xo-vm-stat "$1" | awk '{ print $3 }'; }

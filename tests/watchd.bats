@@ -2,6 +2,7 @@
 # The watcher: guest-initiated reboot and halt are handled without anyone
 # asking; a toolstack restart repairs a VM caught mid-start.
 load helpers
+load watchd
 
 setup() {
 	xo_setup
@@ -9,32 +10,8 @@ setup() {
 }
 
 teardown() {
-	[ -n "${WATCHD:-}" ] && kill "$WATCHD" 2>/dev/null && wait "$WATCHD" 2>/dev/null
+	stop_watchd
 	xo_teardown
-}
-
-start_watchd() {
-	xo-simd status >/dev/null 2>&1 || xo-simd start
-	xo-watchd 2>"$BATS_TEST_TMPDIR/watchd.log" 3>&- &
-	WATCHD=$!
-	# it is up when it says so
-	for _ in $(seq 100); do
-		grep -q watching "$BATS_TEST_TMPDIR/watchd.log" && return 0
-		sleep 0.05
-	done
-	fail "xo-watchd did not start: $(cat "$BATS_TEST_TMPDIR/watchd.log")"
-}
-
-# wait (on the event feed, not a sleep loop) until cond holds: wait_for 10 CMD...
-wait_for() {
-	local secs=$1 tok out
-	shift
-	tok=$(xo-updates-get | awk '{print $2}')
-	local end=$((SECONDS + secs))
-	until "$@"; do
-		[ $SECONDS -lt $end ] || return 1
-		out=$(xo-updates-get --timeout 1 "$tok") && tok=$(awk '/^token/{print $2}' <<<"$out")
-	done
 }
 
 halted() { [ "$(vm_field "$1" power_state)" = Halted ]; }
