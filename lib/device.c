@@ -228,9 +228,33 @@ static int add_device(struct xs_handle *xs, xs_transaction_t t, void *arg, xo_er
 		return -1;
 	if (a->extra_priv && write_kvs(xs, t, p->priv, a->extra_priv, e) < 0)
 		return -1;
-	if (xo_hotplug_by_xo())
-		return xo_xs_write(xs, t, "/libxl/disable_udev", "1", e);
-	return xo_xs_rm(xs, t, "/libxl/disable_udev", e);
+	return 0;
+}
+
+/* write the device's directories in one transaction. What other domains' plugs share
+ * stays out of it, or every concurrent plug would conflict with every other one and
+ * retry: /libxl/disable_udev is written only when it changes, and the backend's
+ * per-domain parent (backend/<kind>/<domid>, a new child of the kind's directory) is
+ * made first */
+static int add_device_tx(struct xs_handle *xs, struct add *a, xo_err *e)
+{
+	char v[8], parent[128];
+	bool set = xo_xs_read_buf(xs, XBT_NULL, "/libxl/disable_udev", v, sizeof(v));
+
+	if (xo_hotplug_by_xo() && !(set && strcmp(v, "1") == 0)) {
+		if (xo_xs_write(xs, XBT_NULL, "/libxl/disable_udev", "1", e) < 0)
+			return -1;
+	} else if (!xo_hotplug_by_xo() && set) {
+		if (xo_xs_rm(xs, XBT_NULL, "/libxl/disable_udev", e) < 0)
+			return -1;
+	}
+	xo_strlcpy(parent, a->p->be, sizeof(parent));
+	char *slash = strrchr(parent, '/');
+	if (slash)
+		*slash = 0;
+	if (!xo_xs_exists(xs, XBT_NULL, parent) && !xs_mkdir(xs, XBT_NULL, parent))
+		return xo_err_sys(e, errno, "xenstore mkdir %s", parent);
+	return xo_xs_transaction(xs, add_device, a, e);
 }
 
 /* what a plug waits for */
@@ -359,9 +383,8 @@ static void teardown(struct xo_backend *b, const struct xo_vm *vm, uint32_t d, c
 	xs_rm(b->xs, XBT_NULL, p->fe_copy);
 	if (ran && xo_hotplug_by_xo() && script && *script) {
 		struct xo_child child;
-		bool vif = strcmp(kind, "vif") == 0;
-		if (xo_hotplug_spawn(vm->uuid, script, kind, d, devid, vif ? "offline" : "remove",
-				     &child, &ignore) == 0) {
+		const char *action = strcmp(kind, "vif") == 0 ? "offline" : "remove";
+		if (xo_hotplug_spawn(vm->uuid, script, kind, d, devid, action, &child, &ignore) == 0) {
 			/* a remove script that hangs is killed: the teardown goes on */
 			xo_child_wait_ms(&child, xo_hotplug_timeout_ms());
 			xo_child_close(&child);
@@ -528,7 +551,7 @@ int xo_vbd_plug(struct xo_backend *b, const struct xo_vm *vm, const struct xo_vb
 	kv_set(a.priv, &a.npriv, "persistent", "%d", v->persistent ? 1 : 0);
 	a.extra_be = &v->extra_backend_keys;
 	a.extra_priv = &v->extra_private_keys;
-	if (xo_xs_transaction(b->xs, add_device, &a, e) < 0)
+	if (add_device_tx(b->xs, &a, e) < 0)
 		goto out;
 	snprintf(what, sizeof(what), "the hotplug script of vbd %s", v->name);
 	if (hotplug(b, vm, d, "vbd", devid, &p, script, "add", what, c, e) < 0) {
@@ -668,7 +691,7 @@ int xo_vif_plug(struct xo_backend *b, const struct xo_vm *vm, const struct xo_vi
 	free(v4);
 	free(v6);
 	a.extra_priv = &v->extra_private_keys;
-	if (xo_xs_transaction(b->xs, add_device, &a, e) < 0)
+	if (add_device_tx(b->xs, &a, e) < 0)
 		goto out;
 	snprintf(what, sizeof(what), "the hotplug script of vif %d", v->position);
 	if (hotplug(b, vm, d, "vif", v->position, &p, script, "online", what, c, e) < 0) {

@@ -237,9 +237,6 @@ static int create_layout(struct xs_handle *xs, xs_transaction_t t, void *arg, xo
 
 	xo_domain_path(d, dom, sizeof(dom));
 	snprintf(vmp, sizeof(vmp), "/vm/%s", vm->uuid);
-	snprintf(p, sizeof(p), "/xo/domain/%u", d);
-	if (xo_xs_rm(xs, t, dom, e) < 0 || xo_xs_rm(xs, t, p, e) < 0)
-		return -1;
 	if (xo_xs_mkdir(xs, t, dom, &ro, e) < 0)
 		return -1;
 	snprintf(p, sizeof(p), "/xo/domain/%u/device", d);
@@ -329,6 +326,34 @@ static int create_layout(struct xs_handle *xs, xs_transaction_t t, void *arg, xo
 	return xo_xs_write(xs, t, p, "poweroff", e);
 }
 
+/* the new children of directories every start shares (/local/domain, /xo/domain,
+ * /libxl, /vm) are made before the transaction: in it they would change a parent that
+ * every concurrent start's transaction also changes, and C xenstored would make all
+ * but one of them retry. The first write makes the domain's directory and its
+ * crash-safety marker at once (a start that dies after it leaves a domain that
+ * xo-vm-check-state shuts down). A stale directory of an earlier domain with the
+ * same domid goes first. */
+static int create_roots(struct xs_handle *xs, const struct xo_vm *vm, uint32_t d, xo_err *e)
+{
+	char dom[64], p[96];
+
+	xo_domain_path(d, dom, sizeof(dom));
+	snprintf(p, sizeof(p), "%s/action-request", dom);
+	if (xo_xs_rm(xs, XBT_NULL, dom, e) < 0 || xo_xs_write(xs, XBT_NULL, p, "poweroff", e) < 0)
+		return -1;
+	for (int i = 0; i < 2; i++) {
+		snprintf(p, sizeof(p), i ? "/libxl/%u" : "/xo/domain/%u", d);
+		if (xo_xs_rm(xs, XBT_NULL, p, e) < 0)
+			return -1;
+		if (!xs_mkdir(xs, XBT_NULL, p))
+			return xo_err_sys(e, errno, "xenstore mkdir %s", p);
+	}
+	snprintf(p, sizeof(p), "/vm/%s", vm->uuid);
+	if (!xo_xs_exists(xs, XBT_NULL, p) && !xs_mkdir(xs, XBT_NULL, p))
+		return xo_err_sys(e, errno, "xenstore mkdir %s", p);
+	return 0;
+}
+
 static bool platform_bool(const struct xo_vm *vm, const char *k, bool dflt)
 {
 	const char *v = xo_kvs_get(&vm->platform, k);
@@ -380,7 +405,7 @@ int xo_domain_create(struct xo_backend *b, const struct xo_vm *vm, uint32_t *dom
 		goto fail;
 	}
 	struct layout l = { vm, d };
-	if (xo_xs_transaction(b->xs, create_layout, &l, e) < 0)
+	if (create_roots(b->xs, vm, d, e) < 0 || xo_xs_transaction(b->xs, create_layout, &l, e) < 0)
 		return -1;   /* the domain exists: the caller's cleanup destroys it */
 	*domid = d;
 	xo_updates_emit("vm", vm->uuid);
