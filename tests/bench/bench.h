@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 static inline double bench_now_ms(void)
 {
@@ -30,6 +31,19 @@ static inline double bench_pct(double *v, size_t n, double p)
 	qsort(v, n, sizeof(*v), bench_cmp);
 	size_t i = (size_t)(p / 100.0 * (double)(n - 1) + 0.5);
 	return v[i < n ? i : n - 1];
+}
+
+/* seconds all cpus spent idle since boot (/proc/stat), to read a run's cpu use */
+static inline double bench_idle_s(void)
+{
+	unsigned long long v[5] = { 0 };
+	FILE *f = fopen("/proc/stat", "r");
+	if (!f)
+		return 0;
+	if (fscanf(f, "cpu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4]) != 5)
+		v[3] = v[4] = 0;
+	fclose(f);
+	return (double)(v[3] + v[4]) / (double)sysconf(_SC_CLK_TCK);
 }
 
 #endif

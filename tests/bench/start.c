@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bench.h"
 #include "config.h"
@@ -85,7 +86,7 @@ static int throughput(const char *prefix, int c)
 			return 1;
 		}
 	}
-	double t0 = bench_now_ms();
+	double idle0 = bench_idle_s(), t0 = bench_now_ms();
 	for (int i = 0; i < c; i++) {
 		snprintf(name, sizeof(name), "%s%d", prefix, i);
 		if (xo_submit(uuids[i], name, "VM_start", "", 0, &t[i], &e) < 0) {
@@ -93,15 +94,22 @@ static int throughput(const char *prefix, int c)
 			return 1;
 		}
 	}
+	double *queued = calloc((size_t)c, sizeof(double)), *ran = calloc((size_t)c, sizeof(double));
 	for (int i = 0; i < c; i++) {
 		struct xo_task done;
 		if (xo_task_wait(t[i].id, -1, NULL, NULL, &done, &e) < 0 || done.state != XO_TASK_COMPLETED)
 			failed++;
+		queued[i] = (done.started - done.created) * 1000.0;
+		ran[i] = (done.finished - done.started) * 1000.0;
 		xo_task_destroy(t[i].id, &e);
 	}
-	double ms = bench_now_ms() - t0;
-	printf("concurrent starts: %d vms in %.1f ms = %.0f starts/s (%d failed)\n", c, ms,
-	       c / (ms / 1000.0), failed);
+	double ms = bench_now_ms() - t0, idle = bench_idle_s() - idle0;
+	printf("concurrent starts: %d vms in %.1f ms = %.0f starts/s (%d failed; each waited %.1f ms "
+	       "p50 for a worker, then ran %.1f ms p50; cpus %.0f%% idle)\n", c, ms, c / (ms / 1000.0),
+	       failed, bench_pct(queued, (size_t)c, 50), bench_pct(ran, (size_t)c, 50),
+	       100.0 * idle / (ms / 1000.0 * (double)sysconf(_SC_NPROCESSORS_ONLN)));
+	free(queued);
+	free(ran);
 	for (int i = 0; i < c; i++) {
 		snprintf(name, sizeof(name), "%s%d", prefix, i);
 		run_op(uuids[i], name, "VM_destroy");
