@@ -284,6 +284,11 @@ static int hp_cond(struct xs_handle *xs, void *arg, xo_err *e)
 	if (xo_xs_read_buf(xs, XBT_NULL, k, v, sizeof(v))) {
 		if (strcmp(v, "connected") == 0)
 			return 1;
+		/* a script writes why before the status: it may have come since the first look */
+		char why[1024];
+		snprintf(k, sizeof(k), "%s/hotplug-error", w->p->be);
+		if (xo_xs_read_buf(xs, XBT_NULL, k, why, sizeof(why)))
+			return xo_errf(e, XO_E_HOTPLUG, "hotplug script failed: %s", why);
 		return xo_errf(e, XO_E_HOTPLUG, "hotplug script failed: hotplug-status is '%s'", v);
 	}
 	if (w->child && xo_child_poll(w->child)) {

@@ -6,6 +6,7 @@
  * it); xo also writes /libxl/disable_udev so that udev-invoked scripts step
  * aside. XO_HOTPLUG=udev leaves the scripts to the udev rules in
  * share/udev/ (xo removes /libxl/disable_udev) and only waits.
+ * XO_HOTPLUG=builtin is xo without the shell (hotplug-builtin.h).
  *
  * A script is run with the environment xenopsd and libxl give it:
  * XENBUS_PATH=backend/<kind>/<fe>/<devid>, XENBUS_TYPE, XENBUS_BASE_PATH,
