@@ -16,6 +16,7 @@
 
 #include "device.h"
 #include "domain.h"
+#include "hotplug-builtin.h"
 #include "hotplug.h"
 #include "updates.h"
 #include "xs.h"
@@ -337,7 +338,7 @@ static int hotplug(struct xo_backend *b, const struct xo_vm *vm, uint32_t d, con
 			return -1;
 		w.want_initwait = false;
 	}
-	if (!xo_hotplug_by_xo())
+	if (!xo_hotplug_by_xo() || xo_hotplug_builtin(b->xs, vm->uuid, script, kind, d, devid, action))
 		return hp_wait(b, &w, what, c, e);
 	if (xo_hotplug_spawn(vm->uuid, script, kind, d, devid, action, &child, e) < 0)
 		return -1;
@@ -389,7 +390,8 @@ static void teardown(struct xo_backend *b, const struct xo_vm *vm, uint32_t d, c
 	if (ran && xo_hotplug_by_xo() && script && *script) {
 		struct xo_child child;
 		const char *action = strcmp(kind, "vif") == 0 ? "offline" : "remove";
-		if (xo_hotplug_spawn(vm->uuid, script, kind, d, devid, action, &child, &ignore) == 0) {
+		if (!xo_hotplug_builtin(b->xs, vm->uuid, script, kind, d, devid, action) &&
+		    xo_hotplug_spawn(vm->uuid, script, kind, d, devid, action, &child, &ignore) == 0) {
 			/* a remove script that hangs is killed: the teardown goes on */
 			xo_child_wait_ms(&child, xo_hotplug_timeout_ms());
 			xo_child_close(&child);
