@@ -874,7 +874,8 @@ static void on_conn(void *arg, uint32_t events)
 	if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
 		return;
 	for (;;) {
-		ssize_t n = recv(c->fd, c->in + c->inlen, IN_MAX - c->inlen, MSG_DONTWAIT);
+		size_t room = IN_MAX - c->inlen;
+		ssize_t n = recv(c->fd, c->in + c->inlen, room, MSG_DONTWAIT);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN)
@@ -905,7 +906,9 @@ static void on_conn(void *arg, uint32_t events)
 			memmove(c->in, c->in + off, c->inlen - off);
 			c->inlen -= off;
 		}
-		if (c->closing)
+		/* a short read emptied the socket: epoll (level-triggered) says when there is
+		 * more, without a recv that only returns EAGAIN after every request */
+		if (c->closing || (size_t)n < room)
 			return;
 	}
 }
