@@ -253,6 +253,7 @@ static void worker_main(const char *uuid_in, int lockfd_in)
 	xo_err e;
 
 	xo_strlcpy(uuid, uuid_in, sizeof(uuid));
+	prctl(PR_SET_NAME, "xo-worker");   /* in ps and top */
 	worker_stdio(uuid, lockfd_in, &lockfd);
 	for (;;) {
 		bool inflight;
@@ -524,6 +525,7 @@ static pid_t lock_watcher(const char *uuid, int *pidfd)
 		struct sigaction sa = { .sa_handler = watcher_term };   /* no SA_RESTART: flock returns */
 		sigaction(SIGTERM, &sa, NULL);
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		prctl(PR_SET_NAME, "xo-lockwatch");
 		xo_err ignore;
 		int fd = xo_vm_lock(uuid, true, &ignore);
 		if (fd >= 0)
@@ -532,6 +534,24 @@ static pid_t lock_watcher(const char *uuid, int *pidfd)
 	}
 	*pidfd = pid > 0 ? (int)syscall(SYS_pidfd_open, pid, 0) : -1;
 	return pid;
+}
+
+/* read every pending inotify event; did one name `name` (or were events lost)? */
+static bool events_name(int ifd, const char *name)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	bool found = false;
+	ssize_t n;
+
+	while ((n = read(ifd, buf, sizeof(buf))) > 0) {
+		for (char *p = buf; p < buf + n;) {
+			const struct inotify_event *ev = (const struct inotify_event *)p;
+			if ((ev->mask & IN_Q_OVERFLOW) || (ev->len && strcmp(ev->name, name) == 0))
+				found = true;
+			p += sizeof(*ev) + ev->len;
+		}
+	}
+	return found;
 }
 
 int xo_task_wait(const char *id, int timeout_ms,
@@ -546,10 +566,13 @@ int xo_task_wait(const char *id, int timeout_ms,
 	ifd = xo_state_inotify("tasks", IN_MOVED_TO | IN_CLOSE_WRITE | IN_DELETE, e);
 	if (ifd < 0)
 		return -1;
-	for (;;) {
-		if (xo_task_load(id, &t, e) < 0)
+	for (bool ours = true;;) {
+		/* only a change of this task's record is worth reading it again: with many
+		 * tasks running, the others' progress would otherwise wake every waiter into
+		 * a read of its own record */
+		if (ours && xo_task_load(id, &t, e) < 0)
 			goto out;
-		if (progress)
+		if (ours && progress)
 			progress(&t, arg);
 		if (t.state != XO_TASK_PENDING)
 			break;
@@ -570,15 +593,14 @@ int xo_task_wait(const char *id, int timeout_ms,
 			xo_err_sys(e, errno, "poll");
 			goto out;
 		}
-		char buf[4096];
-		while (read(ifd, buf, sizeof(buf)) > 0)
-			;
+		ours = events_name(ifd, id) || wait == 0;
 		if (pidfd >= 0 && pfd[1].revents) {
 			/* the lock came free: re-read the task, and watch the next holder */
 			waitpid(watcher, NULL, 0);
 			close(pidfd);
 			pidfd = -1;
 			watcher = -1;
+			ours = true;
 		}
 	}
 	if (out)
