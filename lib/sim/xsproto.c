@@ -874,8 +874,7 @@ static void on_conn(void *arg, uint32_t events)
 	if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
 		return;
 	for (;;) {
-		size_t room = IN_MAX - c->inlen;
-		ssize_t n = recv(c->fd, c->in + c->inlen, room, MSG_DONTWAIT);
+		ssize_t n = recv(c->fd, c->in + c->inlen, IN_MAX - c->inlen, MSG_DONTWAIT);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN)
@@ -906,9 +905,7 @@ static void on_conn(void *arg, uint32_t events)
 			memmove(c->in, c->in + off, c->inlen - off);
 			c->inlen -= off;
 		}
-		/* a short read emptied the socket: epoll (level-triggered) says when there is
-		 * more, without a recv that only returns EAGAIN after every request */
-		if (c->closing || (size_t)n < room)
+		if (c->closing)
 			return;
 	}
 }
