@@ -41,6 +41,26 @@ S
 	assert_clean_halted web1
 }
 
+@test "the block script refuses a file another loop device has read/write; read-only is fine" {
+	add_vm web1 >/dev/null
+	disk_image "$BATS_TEST_TMPDIR/d.img"
+	xo-vbd-add web1 --path "$BATS_TEST_TMPDIR/d.img" >/dev/null
+	other=$(losetup --find --show "$BATS_TEST_TMPDIR/d.img")
+	run xo-vm-start web1
+	assert_failure 1
+	assert_output --partial "'$BATS_TEST_TMPDIR/d.img' is already attached (a loop device uses it)"
+	losetup -d "$other"
+	assert_clean_halted web1
+	# a read-only disk may share the file
+	other=$(losetup --find --show "$BATS_TEST_TMPDIR/d.img")
+	xo-vbd-remove web1 xvda
+	xo-vbd-add web1 --path "$BATS_TEST_TMPDIR/d.img" --mode ro >/dev/null
+	run xo-vm-start web1
+	assert_success
+	xo-vm-destroy web1
+	losetup -d "$other"
+}
+
 @test "a hotplug script that hangs: device_timeout (exit 99), script killed, cleaned up" {
 	ref_vm web1
 	printf '#!/bin/sh\nexec sleep 1000\n' > "$BATS_TEST_TMPDIR/hang"
