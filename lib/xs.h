@@ -10,6 +10,12 @@
  * when the commit fails with EAGAIN (another writer touched what it read),
  * as every xenstore client must; the function must be safe to rerun.
  *
+ * A transaction function that only writes (write, mkdir, set-perms, rm) is
+ * first run to record its requests, which then go to the daemon's socket over
+ * a connection of xo's own, all of them before any reply is read: one round
+ * trip for the batch, where libxenstore waits for each reply. A function that
+ * reads, or a host whose xenstored has no socket, gets a libxenstore
+ * transaction as before. xo_xs_batched counts the batched commits (tests).
  * xo_xs_wait() watches a few paths and re-evaluates a condition after each
  * event until it holds, fails, the timeout passes (class given by the
  * caller, typically device_timeout) or the task is cancelled (class
@@ -62,6 +68,7 @@ int xo_xs_rm(struct xs_handle *xs, xs_transaction_t t, const char *path, xo_err 
 /* the children of a directory (NULL-free vector, *n entries; free() the result) */
 char **xo_xs_ls(struct xs_handle *xs, xs_transaction_t t, const char *path, unsigned *n);
 
+extern unsigned long xo_xs_batched;
 int xo_xs_transaction(struct xs_handle *xs,
 		      int (*fn)(struct xs_handle *xs, xs_transaction_t t, void *arg, xo_err *e),
 		      void *arg, xo_err *e);

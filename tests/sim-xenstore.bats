@@ -272,3 +272,29 @@ teardown() { sim_teardown; }
 	assert_success
 	[ "${#lines[@]}" -eq 300 ]
 }
+
+@test "xo's transactions: a write-only one goes as one batch, all or nothing; one that reads as before" {
+	xenstore-write /t/gone x
+	run "$XS" xo-tx /t plain
+	assert_output "ok batched=1"
+	run "$XS" read /t/d/a
+	assert_output "ok 1"
+	run "$XS" read /t/d/b
+	assert_output "ok 2"
+	run "$XS" getperms /t/d
+	assert_output "ok n0 r5"
+	run xenstore-exists /t/gone
+	assert_failure
+	# a request that fails: the error names it, and nothing of the batch is applied
+	run "$XS" xo-tx /u bad
+	assert_output "error xenstore write '/u/bad//x': Invalid argument"
+	run xenstore-exists /u
+	assert_failure
+	# a function that reads gets a libxenstore transaction (not batched), same result
+	run "$XS" xo-tx /v read
+	assert_output "ok batched=0"
+	run "$XS" read /v/d/b
+	assert_output "ok 2"
+	run "$XS" getperms /v/d
+	assert_output "ok n0 r5"
+}

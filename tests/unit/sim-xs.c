@@ -20,6 +20,10 @@
  *   sim-xs raw CASE              one bad message; prints the reply
  *                                ("error ENAME", "ok ...", "closed")
  *   sim-xs dir-count PATH        xs_directory (DIRECTORY_PART beyond 4 KiB)
+ *   sim-xs xo-tx PATH MODE       libxo's xo_xs_transaction: mkdir PATH/d (owner 0,
+ *                                domain 5 reads), PATH/d/a=1, rm PATH/gone, PATH/d/b=2;
+ *                                MODE bad adds a write to an invalid path, MODE read
+ *                                reads first. Prints "ok batched=N" or "error MSG"
  *   sim-xs read|rm|mkdir|ls|getperms PATH, write PATH VALUE,
  *          setperms PATH PERM...   one operation: "ok ..." or "error ENAME"
  */
@@ -35,6 +39,8 @@
 #include <unistd.h>
 #include <xen/io/xs_wire.h>
 #include <xenstore.h>
+
+#include "xs.h"
 
 static const char *ename(int err)
 {
@@ -259,6 +265,34 @@ static int raw(const char *which)
 	return 0;
 }
 
+struct xo_tx_case {
+	const char *path, *mode;
+};
+
+static int xo_tx_fn(struct xs_handle *xs, xs_transaction_t t, void *arg, xo_err *e)
+{
+	const struct xo_tx_case *c = arg;
+	struct xo_xs_perms p = xo_xs_perm_owner_reader(0, 5);
+	char k[512];
+
+	if (!strcmp(c->mode, "read") && xo_xs_exists(xs, t, c->path))
+		return xo_errf(e, XO_E_EXISTS, "%s exists", c->path);
+	snprintf(k, sizeof(k), "%s/d", c->path);
+	if (xo_xs_mkdir(xs, t, k, &p, e) < 0)
+		return -1;
+	snprintf(k, sizeof(k), "%s/d/a", c->path);
+	if (xo_xs_write(xs, t, k, "1", e) < 0)
+		return -1;
+	snprintf(k, sizeof(k), "%s/gone", c->path);
+	if (xo_xs_rm(xs, t, k, e) < 0)
+		return -1;
+	snprintf(k, sizeof(k), "%s/bad//x", c->path);
+	if (!strcmp(c->mode, "bad") && xo_xs_write(xs, t, k, "x", e) < 0)
+		return -1;
+	snprintf(k, sizeof(k), "%s/d/b", c->path);
+	return xo_xs_write(xs, t, k, "2", e);
+}
+
 int main(int argc, char **argv)
 {
 	struct xs_handle *h, *h2;
@@ -373,6 +407,13 @@ int main(int argc, char **argv)
 		xs_close(h);
 		printf("abandoned\n");
 		return 0;
+	} else if (!strcmp(cmd, "xo-tx") && argc == 4) {
+		struct xo_tx_case c = { argv[2], argv[3] };
+		xo_err e;
+		if (xo_xs_transaction(h, xo_tx_fn, &c, &e) < 0)
+			printf("error %s\n", e.msg);
+		else
+			printf("ok batched=%lu\n", xo_xs_batched);
 	} else if (!strcmp(cmd, "rm-in-tx")) {
 		t = xs_transaction_start(h);
 		printf("rm: %s\n", xs_rm(h, t, argv[2]) ? "ok" : ename(errno));
