@@ -252,7 +252,7 @@ static const char *op_name(uint32_t type)
 /* the recorded batch in one transaction: 0 committed, 1 conflict (run it again),
  * -1 failed (e set), -2 no connection (use libxenstore) */
 #define RAW_CHUNK 32
-static int raw_commit(xo_err *e)
+static int raw_commit(const struct xs_op *ops, size_t n, xo_err *e)
 {
 	static char buf[XENSTORE_PAYLOAD_MAX + 1];
 	struct xsd_sockmsg h, q[RAW_CHUNK];
@@ -269,14 +269,14 @@ static int raw_commit(xo_err *e)
 		return err == EAGAIN ? 1 : xo_err_sys(e, err, "xenstore transaction start");
 	}
 	uint32_t tx = (uint32_t)strtoul(buf, NULL, 10);
-	for (size_t i = 0; i < rec.n;) {
-		size_t k = rec.n - i < RAW_CHUNK ? rec.n - i : RAW_CHUNK;
-		for (size_t j = 0; j < k; j++) {
-			const struct xs_op *o = &rec.ops[i + j];
-			q[j] = (struct xsd_sockmsg){ .type = o->type, .req_id = (uint32_t)(i + j + 1),
+	for (size_t i = 0; i < n;) {
+		size_t k = 0;
+		for (; k < RAW_CHUNK && i + k < n; k++) {
+			const struct xs_op *o = &ops[i + k];
+			q[k] = (struct xsd_sockmsg){ .type = o->type, .req_id = (uint32_t)(i + k + 1),
 						     .tx_id = tx, .len = o->len };
-			iov[2 * j] = (struct iovec){ &q[j], sizeof(q[j]) };
-			iov[2 * j + 1] = (struct iovec){ o->msg, o->len };
+			iov[2 * k] = (struct iovec){ &q[k], sizeof(q[k]) };
+			iov[2 * k + 1] = (struct iovec){ o->msg, o->len };
 		}
 		if (raw_send(fd, iov, (int)(2 * k)) < 0)
 			goto io;
@@ -286,7 +286,7 @@ static int raw_commit(xo_err *e)
 			if (h.type != XS_ERROR || err)
 				continue;
 			int x = raw_errno(buf);
-			if (!(x == ENOENT && rec.ops[i + j].enoent_ok)) {
+			if (!(x == ENOENT && ops[i + j].enoent_ok)) {
 				err = x;
 				bad = i + j;
 			}
@@ -298,8 +298,8 @@ static int raw_commit(xo_err *e)
 	if (err == EAGAIN)
 		return 1;
 	if (err)
-		return xo_err_sys(e, err, "xenstore %s '%s'", op_name(rec.ops[bad].type),
-				  rec.ops[bad].msg);
+		return xo_err_sys(e, err, "xenstore %s '%s'", op_name(ops[bad].type),
+				  ops[bad].msg);
 	if (h.type == XS_ERROR) {
 		err = raw_errno(buf);
 		return err == EAGAIN ? 1 : xo_err_sys(e, err, "xenstore transaction commit");
@@ -452,7 +452,7 @@ int xo_xs_transaction(struct xs_handle *xs,
 			rec_reset();
 			return -1;
 		}
-		int c = raw_commit(e);
+		int c = raw_commit(rec.ops, rec.n, e);
 		rec_reset();
 		if (c == 0)
 			xo_xs_batched++;
