@@ -253,8 +253,8 @@ static int add_device_tx(struct xs_handle *xs, struct add *a, xo_err *e)
 	char *slash = strrchr(parent, '/');
 	if (slash)
 		*slash = 0;
-	if (!xo_xs_exists(xs, XBT_NULL, parent) && !xs_mkdir(xs, XBT_NULL, parent))
-		return xo_err_sys(e, errno, "xenstore mkdir %s", parent);
+	if (xo_xs_mkdir(xs, XBT_NULL, parent, NULL, e) < 0)   /* a no-op when it exists */
+		return -1;
 	return xo_xs_transaction(xs, add_device, a, e);
 }
 

@@ -242,12 +242,10 @@ static int create_layout(struct xs_handle *xs, xs_transaction_t t, void *arg, xo
 	snprintf(p, sizeof(p), "/xo/domain/%u/device", d);
 	if (xo_xs_mkdir(xs, t, p, &z, e) < 0)
 		return -1;
-	if (xo_xs_exists(xs, t, vmp)) {
-		if (xo_xs_set_perms(xs, t, vmp, &ro, e) < 0)
-			return -1;
-	} else if (xo_xs_mkdir(xs, t, vmp, &ro, e) < 0) {
+	/* a no-op mkdir when /vm/<uuid> exists (create_roots made it): the transaction then
+	 * only writes, and goes to xenstored as one batch */
+	if (xo_xs_mkdir(xs, t, vmp, &ro, e) < 0)
 		return -1;
-	}
 	snprintf(p, sizeof(p), "%s/uuid", vmp);
 	if (xo_xs_write(xs, t, p, vm->uuid, e) < 0)
 		return -1;
@@ -343,15 +341,12 @@ static int create_roots(struct xs_handle *xs, const struct xo_vm *vm, uint32_t d
 		return -1;
 	for (int i = 0; i < 2; i++) {
 		snprintf(p, sizeof(p), i ? "/libxl/%u" : "/xo/domain/%u", d);
-		if (xo_xs_rm(xs, XBT_NULL, p, e) < 0)
+		if (xo_xs_rm(xs, XBT_NULL, p, e) < 0 || xo_xs_mkdir(xs, XBT_NULL, p, NULL, e) < 0)
 			return -1;
-		if (!xs_mkdir(xs, XBT_NULL, p))
-			return xo_err_sys(e, errno, "xenstore mkdir %s", p);
 	}
+	/* mkdir of a node that exists changes nothing */
 	snprintf(p, sizeof(p), "/vm/%s", vm->uuid);
-	if (!xo_xs_exists(xs, XBT_NULL, p) && !xs_mkdir(xs, XBT_NULL, p))
-		return xo_err_sys(e, errno, "xenstore mkdir %s", p);
-	return 0;
+	return xo_xs_mkdir(xs, XBT_NULL, p, NULL, e);
 }
 
 static bool platform_bool(const struct xo_vm *vm, const char *k, bool dflt)
