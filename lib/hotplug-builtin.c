@@ -20,7 +20,6 @@
 
 #include "hotplug-builtin.h"
 #include "hotplug.h"
-#include "state.h"
 #include "util.h"
 #include "xs.h"
 
@@ -54,16 +53,22 @@ struct hb_keys {
 	const char *be;
 };
 
+/* a key of the backend be, or an absolute path */
+static void key_path(const char *be, const char *key, char *path, size_t size)
+{
+	if (key[0] == '/')
+		xo_strlcpy(path, key, size);
+	else
+		snprintf(path, size, "%s/%s", be, key);
+}
+
 static int write_keys(struct xs_handle *xs, xs_transaction_t t, void *arg, xo_err *e)
 {
 	struct hb_keys *w = arg;
 	char path[200];
 
 	for (int i = 0; i < w->n; i++) {
-		if (w->k[i][0] == '/')
-			xo_strlcpy(path, w->k[i], sizeof(path));
-		else
-			snprintf(path, sizeof(path), "%s/%s", w->be, w->k[i]);
+		key_path(w->be, w->k[i], path, sizeof(path));
 		if (xo_xs_write(xs, t, path, w->v[i], e) < 0)
 			return -1;
 	}
@@ -104,10 +109,7 @@ static void hb_fail(struct hb *h, const char *fmt, ...)
 static void hb_read(struct hb *h, const char *key, char *buf, size_t size)
 {
 	char path[200];
-	if (key[0] == '/')
-		xo_strlcpy(path, key, sizeof(path));
-	else
-		snprintf(path, sizeof(path), "%s/%s", h->be, key);
+	key_path(h->be, key, path, sizeof(path));
 	xo_xs_read_buf(h->xs, XBT_NULL, path, buf, size);
 }
 
@@ -115,7 +117,7 @@ static void hb_rm(struct hb *h, const char *key)
 {
 	char path[200];
 	xo_err ignore;
-	snprintf(path, sizeof(path), "%s/%s", h->be, key);
+	key_path(h->be, key, path, sizeof(path));
 	xo_xs_rm(h->xs, XBT_NULL, path, &ignore);
 }
 
@@ -281,40 +283,41 @@ static void block_remove(struct hb *h)
 
 /* -------------------------------------------------------------------- vif */
 
-static int ifreq_ioctl(unsigned long req, struct ifreq *ifr)
+/* a socket for the interface ioctls (any family will do) */
+static int ifreq_socket(void)
 {
-	int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	int r;
-	if (s < 0)
-		return -1;
-	r = ioctl(s, req, ifr);
-	int err = errno;
-	close(s);
-	errno = err;
-	return r;
+	return socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 }
 
 /* ip link set dev VIF mtu MTU master BRIDGE up */
 static int bridge_port(const char *vif, const char *bridge, unsigned mtu)
 {
 	struct ifreq ifr;
+	int s = ifreq_socket(), r = -1;
 
+	if (s < 0)
+		return -1;
 	memset(&ifr, 0, sizeof(ifr));
 	xo_strlcpy(ifr.ifr_name, vif, IFNAMSIZ);
 	ifr.ifr_mtu = (int)mtu;
-	if (mtu && ifreq_ioctl(SIOCSIFMTU, &ifr) < 0)
-		return -1;
+	if (mtu && ioctl(s, SIOCSIFMTU, &ifr) < 0)
+		goto out;
 	memset(&ifr, 0, sizeof(ifr));
 	xo_strlcpy(ifr.ifr_name, bridge, IFNAMSIZ);
 	ifr.ifr_ifindex = (int)if_nametoindex(vif);
-	if (!ifr.ifr_ifindex || (ifreq_ioctl(SIOCBRADDIF, &ifr) < 0 && errno != EBUSY))
-		return -1;
+	if (!ifr.ifr_ifindex || (ioctl(s, SIOCBRADDIF, &ifr) < 0 && errno != EBUSY))
+		goto out;
 	memset(&ifr, 0, sizeof(ifr));
 	xo_strlcpy(ifr.ifr_name, vif, IFNAMSIZ);
-	if (ifreq_ioctl(SIOCGIFFLAGS, &ifr) < 0)
-		return -1;
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+		goto out;
 	ifr.ifr_flags |= IFF_UP;
-	return ifreq_ioctl(SIOCSIFFLAGS, &ifr);
+	r = ioctl(s, SIOCSIFFLAGS, &ifr);
+out:;
+	int err = errno;
+	close(s);
+	errno = err;
+	return r;
 }
 
 /* rules are nft's: a vif whose mode is, or was, other than unlocked runs the script */
@@ -386,8 +389,11 @@ static bool vif_offline(struct hb *h, const char *uuid, uint32_t fe, long devid)
 		memset(&ifr, 0, sizeof(ifr));
 		xo_strlcpy(ifr.ifr_name, br ? br + 1 : link, IFNAMSIZ);
 		ifr.ifr_ifindex = (int)if_nametoindex(vif);
-		if (ifr.ifr_ifindex)
-			ifreq_ioctl(SIOCBRDELIF, &ifr);
+		int s = ifreq_socket();
+		if (s >= 0 && ifr.ifr_ifindex)
+			ioctl(s, SIOCBRDELIF, &ifr);
+		if (s >= 0)
+			close(s);
 	}
 	hb_rm(h, "hotplug-status");
 	hb_log(h, "%s detached", vif);
@@ -395,12 +401,6 @@ static bool vif_offline(struct hb *h, const char *uuid, uint32_t fe, long devid)
 }
 
 /* ----------------------------------------------------------------------- */
-
-bool xo_hotplug_builtin_on(void)
-{
-	const char *s = getenv("XO_HOTPLUG");
-	return s && strcmp(s, "builtin") == 0;
-}
 
 /* is script xo's own one for kind (the one the builtin replaces)? */
 static bool own_script(const char *script, const char *name)
@@ -415,7 +415,6 @@ bool xo_hotplug_builtin(struct xs_handle *xs, const char *uuid, const char *scri
 {
 	bool vbd = strcmp(kind, "vbd") == 0;
 	struct hb h = { .xs = xs, .action = action, .logfd = -1 };
-	char logname[96];
 	bool done = true;
 
 	if (!xo_hotplug_builtin_on() || !script || !own_script(script, vbd ? "block" : "vif"))
@@ -423,8 +422,7 @@ bool xo_hotplug_builtin(struct xs_handle *xs, const char *uuid, const char *scri
 	h.me = vbd ? "block" : "vif";
 	snprintf(h.xbpath, sizeof(h.xbpath), "backend/%s/%u/%ld", kind, fe, devid);
 	snprintf(h.be, sizeof(h.be), "/local/domain/0/%s", h.xbpath);
-	snprintf(logname, sizeof(logname), "VM/%s/hotplug.log", uuid);
-	h.logfd = openat(xo_state_fd(), logname, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	h.logfd = xo_hotplug_log_open(uuid);
 	if (vbd && strcmp(action, "add") == 0)
 		block_add(&h);
 	else if (vbd && strcmp(action, "remove") == 0)

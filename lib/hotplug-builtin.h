@@ -23,7 +23,6 @@
 #include <stdint.h>
 #include <xenstore.h>
 
-bool xo_hotplug_builtin_on(void);
 bool xo_hotplug_builtin(struct xs_handle *xs, const char *uuid, const char *script, const char *kind,
 			uint32_t fe, long devid, const char *action);
 

@@ -18,6 +18,19 @@ bool xo_hotplug_by_xo(void)
 	return !s || strcmp(s, "udev") != 0;
 }
 
+bool xo_hotplug_builtin_on(void)
+{
+	const char *s = getenv("XO_HOTPLUG");
+	return s && strcmp(s, "builtin") == 0;
+}
+
+int xo_hotplug_log_open(const char *uuid)
+{
+	char name[96];
+	snprintf(name, sizeof(name), "VM/%s/hotplug.log", uuid);
+	return openat(xo_state_fd(), name, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+}
+
 const char *xo_script_dir(void)
 {
 	const char *s = getenv("XO_SCRIPT_DIR");
@@ -36,7 +49,7 @@ int xo_hotplug_timeout_ms(void)
 int xo_hotplug_spawn(const char *uuid, const char *script, const char *kind, uint32_t fe,
 		     long devid, const char *action, struct xo_child *c, xo_err *e)
 {
-	char xbpath[96], xbtype[48], scriptenv[1100], vifenv[48], logname[96];
+	char xbpath[96], xbtype[48], scriptenv[1100], vifenv[48];
 	char *env[8];
 	char *argv[4];
 	int n = 0, logfd;
@@ -58,8 +71,7 @@ int xo_hotplug_spawn(const char *uuid, const char *script, const char *kind, uin
 	argv[1] = (char *)action;
 	argv[2] = vif ? "type_if=vif" : NULL;
 	argv[3] = NULL;
-	snprintf(logname, sizeof(logname), "VM/%s/hotplug.log", uuid);
-	logfd = openat(xo_state_fd(), logname, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	logfd = xo_hotplug_log_open(uuid);
 	int r = xo_spawn(c, argv, env, logfd >= 0 ? logfd : XO_SPAWN_NULL, false, e);
 	if (logfd >= 0)
 		close(logfd);

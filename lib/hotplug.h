@@ -25,6 +25,10 @@
 #include "spawn.h"
 
 bool xo_hotplug_by_xo(void);
+/* XO_HOTPLUG=builtin (see hotplug-builtin.h) */
+bool xo_hotplug_builtin_on(void);
+/* VM/<uuid>/hotplug.log for appending, where scripts and the builtin log; -1 if not */
+int xo_hotplug_log_open(const char *uuid);
 const char *xo_script_dir(void);
 /* $XO_HOTPLUG_TIMEOUT seconds (default 300, as xenopsd) in ms */
 int xo_hotplug_timeout_ms(void);
