@@ -2,7 +2,6 @@
  * xs.c: xenstore helpers (see xs.h).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -113,7 +112,6 @@ static bool rec_read(xs_transaction_t t)
 	return true;
 }
 
-
 /* The batch goes to xenstored over a connection of our own, all of it before any reply
  * is read (libxenstore waits for each reply before it sends the next request). Only a
  * daemon's socket will do; without one (xenstored in a stub domain, /dev/xen/xenbus)
@@ -128,7 +126,6 @@ static struct {
 	char buf[8192];
 	size_t len, off;
 } rin;
-
 
 static int raw_open(void)
 {
@@ -377,14 +374,6 @@ int xo_xs_set_perms(struct xs_handle *xs, xs_transaction_t t, const char *path,
 	struct xs_permissions perms[1 + XO_XS_ACL_MAX];
 	unsigned n = 0;
 
-	perms[n].id = p->owner;
-	perms[n].perms = perm_bits(p->other);
-	n++;
-	for (int i = 0; i < p->n_acl && i < XO_XS_ACL_MAX; i++) {
-		perms[n].id = p->acl_dom[i];
-		perms[n].perms = perm_bits(p->acl_perm[i]);
-		n++;
-	}
 	if (recording(t)) {
 		/* the wire form: "<perm><domid>\0" for the owner (with everyone's perm), then each */
 		char buf[(1 + XO_XS_ACL_MAX) * 16];
@@ -395,6 +384,14 @@ int xo_xs_set_perms(struct xs_handle *xs, xs_transaction_t t, const char *path,
 						  p->acl_dom[i]) + 1;
 		rec_add(XS_SET_PERMS, path, buf, len, false);
 		return 0;
+	}
+	perms[n].id = p->owner;
+	perms[n].perms = perm_bits(p->other);
+	n++;
+	for (int i = 0; i < p->n_acl && i < XO_XS_ACL_MAX; i++) {
+		perms[n].id = p->acl_dom[i];
+		perms[n].perms = perm_bits(p->acl_perm[i]);
+		n++;
 	}
 	if (!xs_set_permissions(xs, t, path, perms, n))
 		return xs_fail(e, "set-perms", path);
