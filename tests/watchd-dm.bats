@@ -5,14 +5,8 @@
 load helpers
 load watchd
 
-setup() {
-	xo_setup
-	export XO_CRASH_LOOP_SECONDS=0
-}
-teardown() {
-	stop_watchd
-	xo_teardown
-}
+setup() { watchd_setup; }
+teardown() { watchd_teardown; }
 
 power() { xo-vm-stat "$1" | awk '{ print $3 }'; }
 halted() { [ "$(power "$1")" = Halted ]; }

@@ -1,9 +1,21 @@
 # tests/watchd.bash: the watcher in tests (load watchd, after load helpers).
 #
+# watchd_setup / watchd_teardown are the setup and teardown of a file that
+# runs the watcher (no crash-loop pause; the watcher stopped first).
 # start_watchd starts xo-watchd in the background (the simulator first) and
 # returns once it says it is watching; stop_watchd (call it from teardown)
 # stops it. wait_for SECONDS CMD... waits on the event feed, not a sleep
 # loop, until CMD succeeds, and fails after SECONDS.
+
+watchd_setup() {
+	xo_setup
+	export XO_CRASH_LOOP_SECONDS=0
+}
+
+watchd_teardown() {
+	stop_watchd
+	xo_teardown
+}
 
 start_watchd() {
 	xo-simd status >/dev/null 2>&1 || xo-simd start

@@ -4,15 +4,8 @@
 load helpers
 load watchd
 
-setup() {
-	xo_setup
-	export XO_CRASH_LOOP_SECONDS=0
-}
-
-teardown() {
-	stop_watchd
-	xo_teardown
-}
+setup() { watchd_setup; }
+teardown() { watchd_teardown; }
 
 halted() { [ "$(vm_field "$1" power_state)" = Halted ]; }
 new_domain() { local d; d=$(domid_of "$1"); [ -n "$d" ] && [ "$d" != "$2" ] && [ "$(vm_field "$1" power_state)" = Running ]; }

@@ -192,11 +192,7 @@ guest_lifecycle() {
 	assert_output --regexp '^/dev/pts/[0-9]+$'
 	run xen-backend unpause "$d"
 	assert_success
-	# hvmloader and SeaBIOS write to Xen's console (xl dmesg); give them a minute
-	for i in $(seq 60); do
-		xl dmesg | grep -q "(d$d) SeaBIOS" && break
-		sleep 1
-	done
+	wait_dmesg "$d" SeaBIOS 60   # a minute for hvmloader and SeaBIOS
 	run xl dmesg
 	assert_line --partial "(d$d) HVM Loader"
 	assert_line --partial "(d$d) SeaBIOS"

@@ -124,6 +124,16 @@ wait_console() {
 }
 
 # wait_xs PATH VALUE [SECONDS]: until xenstore's PATH reads VALUE (a watch, not a poll)
+# wait_dmesg DOMID TEXT SECONDS: until Xen's console (xl dmesg) has TEXT from domain DOMID
+# (hvmloader and SeaBIOS write there); the caller asserts what it needs afterwards
+wait_dmesg() {
+	local _
+	for _ in $(seq "$3"); do
+		xl dmesg | grep -qF "(d$1) $2" && return 0
+		sleep 1
+	done
+}
+
 wait_xs() {
 	local line pid v
 	[ "$(xenstore-read "$1" 2>/dev/null)" = "$2" ] && return 0

@@ -252,11 +252,7 @@ attached_to() {
 	assert_output --partial "-xen-domid"
 	run xo-vm-unpause "$name"
 	assert_success
-	# hvmloader and SeaBIOS write to Xen's console (xl dmesg)
-	for i in $(seq 90); do
-		xl dmesg | grep -q "(d$DOMID) HVM Loader" && break
-		sleep 1
-	done
+	wait_dmesg "$DOMID" "HVM Loader" 90
 	run xl dmesg
 	assert_line --partial "(d$DOMID) HVM Loader"
 	run xo-vm-destroy "$name"
