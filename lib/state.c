@@ -143,8 +143,16 @@ int xo_state_inotify(const char *subdir, uint32_t mask, xo_err *e)
 	return inotify_fd;
 }
 
+static unsigned state_gen;
+
+unsigned xo_state_gen(void)
+{
+	return state_gen;
+}
+
 void xo_state_forget(void)
 {
+	state_gen++;
 	inotify_fd = -1;
 	memset(watched, 0, sizeof(watched));
 	state_fd = -1;
@@ -189,17 +197,38 @@ static int write_error(xo_err *e, int err, int dirfd, const char *name)
 	return xo_err_sys(e, err, "unable to write '%s'", name);
 }
 
+/* a temporary name: random per process (seeded once, and again in a forked child),
+ * then a counter through splitmix64; O_EXCL catches the unlikely clash */
+static void tmp_name(char *buf, size_t size)
+{
+	static uint64_t state;
+	static unsigned gen;
+	static bool seeded;
+
+	if (!seeded || gen != xo_fork_gen()) {
+		xo_random_bytes(&state, sizeof(state));
+		gen = xo_fork_gen();
+		seeded = true;
+	}
+	uint64_t z = (state += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	z ^= z >> 31;
+	snprintf(buf, size, ".tmp.%012llx", (unsigned long long)(z & 0xffffffffffffull));
+}
+
 int xo_atomic_write(int dirfd, const char *name, const void *data, size_t len, unsigned flags,
 		    xo_err *e)
 {
 	char tmp[NAME_MAX + 1];
-	unsigned char rnd[6];
 	int fd, err;
 
-	xo_random_bytes(rnd, sizeof(rnd));
-	snprintf(tmp, sizeof(tmp), ".tmp.%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2],
-		 rnd[3], rnd[4], rnd[5]);
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	for (int i = 0;; i++) {
+		tmp_name(tmp, sizeof(tmp));
+		fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (fd >= 0 || errno != EEXIST || i == 8)
+			break;
+	}
 	if (fd < 0)
 		return write_error(e, errno, dirfd, name);
 	if (xo_write_all(fd, data, len) < 0 || (!(flags & XO_WRITE_NOSYNC) && do_fsync(fd) < 0)) {

@@ -64,6 +64,8 @@ int xo_fsync_dir(int dirfd);
 int xo_state_subdir(const char *name, xo_err *e);
 /* forget every cached descriptor: for a child that closed them (a detached worker) */
 void xo_state_forget(void);
+/* changes at every xo_state_forget: a cache of descriptors compares it */
+unsigned xo_state_gen(void);
 
 /*
  * One inotify descriptor per process, with a watch on a state subdirectory

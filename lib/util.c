@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -305,6 +306,23 @@ double xo_wallclock(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static unsigned fork_gen;
+
+static void fork_child(void)
+{
+	fork_gen++;
+}
+
+__attribute__((constructor)) static void fork_gen_init(void)
+{
+	pthread_atfork(NULL, NULL, fork_child);
+}
+
+unsigned xo_fork_gen(void)
+{
+	return fork_gen;
 }
 
 void xo_random_bytes(void *buf, size_t n)

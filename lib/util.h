@@ -66,6 +66,9 @@ uint64_t xo_now_ms(void);          /* CLOCK_MONOTONIC */
 double xo_wallclock(void);         /* CLOCK_REALTIME seconds */
 
 void xo_random_bytes(void *buf, size_t n);
+/* changes in the child of every fork(): a per-process cache (an open descriptor, a
+ * connection) that finds it changed knows it was inherited and must not be shared */
+unsigned xo_fork_gen(void);
 
 /* uuids: lowercase 8-4-4-4-12 text; random version 4 */
 #define XO_UUID_LEN 36
