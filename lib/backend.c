@@ -6,6 +6,7 @@
 #include <xenstore.h>
 
 #include "backend.h"
+#include "xs.h"
 #include "util.h"
 
 static struct xo_backend *cached;
@@ -57,6 +58,7 @@ void xo_backend_close(void)
 void xo_backend_forget(void)
 {
 	cached = NULL;
+	xo_xs_forget();
 }
 
 static int need(const void *fn, const struct xo_backend *b, const char *what, xo_err *e)

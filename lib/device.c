@@ -385,8 +385,8 @@ static void teardown(struct xo_backend *b, const struct xo_vm *vm, uint32_t d, c
 	snprintf(k, sizeof(k), "%s/online", p->be);
 	if (xo_xs_exists(b->xs, XBT_NULL, p->be))
 		xo_xs_write(b->xs, XBT_NULL, k, "0", &ignore);
-	xs_rm(b->xs, XBT_NULL, p->fe);
-	xs_rm(b->xs, XBT_NULL, p->fe_copy);
+	xo_xs_rm(b->xs, XBT_NULL, p->fe, NULL);
+	xo_xs_rm(b->xs, XBT_NULL, p->fe_copy, NULL);
 	if (ran && xo_hotplug_by_xo() && script && *script) {
 		struct xo_child child;
 		const char *action = strcmp(kind, "vif") == 0 ? "offline" : "remove";
@@ -397,10 +397,10 @@ static void teardown(struct xo_backend *b, const struct xo_vm *vm, uint32_t d, c
 			xo_child_close(&child);
 		}
 	}
-	xs_rm(b->xs, XBT_NULL, p->be);
-	xs_rm(b->xs, XBT_NULL, p->be_err);
-	xs_rm(b->xs, XBT_NULL, p->fe_err);
-	xs_rm(b->xs, XBT_NULL, p->priv);
+	xo_xs_rm(b->xs, XBT_NULL, p->be, NULL);
+	xo_xs_rm(b->xs, XBT_NULL, p->be_err, NULL);
+	xo_xs_rm(b->xs, XBT_NULL, p->fe_err, NULL);
+	xo_xs_rm(b->xs, XBT_NULL, p->priv, NULL);
 }
 
 /* what a domain's destruction must not leave behind: every vbd and vif backend of
@@ -414,7 +414,7 @@ void xo_device_release_all(struct xo_backend *b, const struct xo_vm *vm, uint32_
 		char dir[96];
 		unsigned int n = 0;
 		snprintf(dir, sizeof(dir), "/local/domain/0/backend/%s/%u", *k, d);
-		char **ids = xs_directory(b->xs, XBT_NULL, dir, &n);
+		char **ids = xo_xs_ls(b->xs, XBT_NULL, dir, &n);
 		for (unsigned int i = 0; ids && i < n; i++) {
 			struct xo_devpaths p = { 0 };
 			char key[200];
@@ -492,7 +492,7 @@ static int clean_close(struct xo_backend *b, const struct xo_devpaths *p, const 
 		snprintf(k, sizeof(k), "%s/state", p->be);
 		if (state_before[0])
 			xo_xs_write(b->xs, XBT_NULL, k, state_before, &ignore);
-		xs_rm(b->xs, XBT_NULL, p->fe_err);
+		xo_xs_rm(b->xs, XBT_NULL, p->fe_err, NULL);
 	}
 	return -1;
 }
@@ -927,10 +927,10 @@ int xo_pci_unplug(struct xo_backend *b, const struct xo_vm *vm, const struct xo_
 	snprintf(be, sizeof(be), "/local/domain/0/backend/pci/%u/0", d);
 	for (const char *const *key = keys; *key; key++) {
 		snprintf(k, sizeof(k), "%s/%s-%d", be, *key, idx);
-		xs_rm(b->xs, XBT_NULL, k);
+		xo_xs_rm(b->xs, XBT_NULL, k, NULL);
 	}
 	snprintf(k, sizeof(k), "/xo/vm/%s/private/pci/%d", vm->uuid, p->position);
-	xs_rm(b->xs, XBT_NULL, k);
+	xo_xs_rm(b->xs, XBT_NULL, k, NULL);
 	snprintf(id, sizeof(id), "%d", p->position);
 	xo_updates_emit2("pci", vm->uuid, id);
 	return 0;

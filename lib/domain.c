@@ -566,7 +566,7 @@ static void rm_quiet(struct xs_handle *xs, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(p, sizeof(p), fmt, ap);
 	va_end(ap);
-	xs_rm(xs, XBT_NULL, p);
+	xo_xs_rm(xs, XBT_NULL, p, NULL);
 }
 
 int xo_domain_destroy(struct xo_backend *b, const struct xo_vm *vm, bool keep_extra, xo_err *e)

@@ -119,7 +119,8 @@ static bool rec_read(xs_transaction_t t)
  * never uses its parent's. */
 unsigned long xo_xs_batched;
 static int raw_fd = -1;
-static pid_t raw_pid;
+static unsigned raw_gen, raw_refused_gen;
+static uint64_t raw_refused_until;
 
 /* replies are read a socketful at a time: a batch's replies come together */
 static struct {
@@ -132,12 +133,15 @@ static int raw_open(void)
 	const char *path = getenv("XENSTORED_PATH"), *dir = getenv("XENSTORED_RUNDIR");
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 
-	if (raw_fd >= 0 && raw_pid == getpid())
+	if (raw_fd >= 0 && raw_gen == xo_fork_gen())
 		return raw_fd;
 	if (raw_fd >= 0)
 		close(raw_fd);   /* the parent's: its copy stays open */
 	raw_fd = -1;
 	rin.len = rin.off = 0;
+	/* no socket a moment ago: libxenstore for a second before trying again */
+	if (raw_refused_gen == xo_fork_gen() && xo_now_ms() < raw_refused_until)
+		return -1;
 	if (path && *path)
 		xo_strlcpy(sa.sun_path, path, sizeof(sa.sun_path));
 	else
@@ -148,11 +152,19 @@ static int raw_open(void)
 		return -1;
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		close(fd);
+		raw_refused_gen = xo_fork_gen();
+		raw_refused_until = xo_now_ms() + 1000;
 		return -1;
 	}
 	raw_fd = fd;
-	raw_pid = getpid();
+	raw_gen = xo_fork_gen();
 	return fd;
+}
+
+void xo_xs_forget(void)
+{
+	raw_fd = -1;
+	rin.len = rin.off = 0;
 }
 
 static void raw_drop(void)
@@ -235,6 +247,37 @@ static int raw_talk(int fd, uint32_t type, uint32_t tx, const char *msg, struct 
 	return raw_send(fd, iov, 2) < 0 || raw_reply(fd, h, buf) < 0 ? -1 : 0;
 }
 
+/* One request outside a transaction over the same connection: a single writev and
+ * usually a single read, where libxenstore takes two writes, two reads and two
+ * sigactions. 0: the reply is in raw_buf (NUL-terminated, *rlen bytes); -1: the daemon
+ * refused it (errno set); -2: no connection, use libxenstore. */
+unsigned long xo_xs_direct;
+static char raw_buf[XENSTORE_PAYLOAD_MAX + 1];
+
+static int raw_call(uint32_t type, const char *path, const void *data, unsigned dlen,
+		    unsigned *rlen)
+{
+	size_t pl = strlen(path) + 1;
+	struct xsd_sockmsg h, q = { .type = type, .len = (uint32_t)(pl + dlen) };
+	struct iovec iov[3] = { { &q, sizeof(q) }, { (void *)path, pl }, { (void *)data, dlen } };
+	int fd;
+
+	if (q.len > XENSTORE_PAYLOAD_MAX || (fd = raw_open()) < 0)
+		return -2;
+	if (raw_send(fd, iov, dlen ? 3 : 2) < 0 || raw_reply(fd, &h, raw_buf) < 0) {
+		raw_drop();
+		return -2;
+	}
+	xo_xs_direct++;
+	if (h.type == XS_ERROR) {
+		errno = raw_errno(raw_buf);
+		return -1;
+	}
+	if (rlen)
+		*rlen = h.len;
+	return 0;
+}
+
 static const char *op_name(uint32_t type)
 {
 	switch (type) {
@@ -312,6 +355,13 @@ char *xo_xs_read(struct xs_handle *xs, xs_transaction_t t, const char *path)
 	unsigned len;
 	if (rec_read(t))
 		return NULL;
+	if (t == XBT_NULL) {
+		int r = raw_call(XS_READ, path, NULL, 0, &len);
+		if (r == 0)
+			return xstrdup(raw_buf);
+		if (r == -1)
+			return NULL;
+	}
 	return xs_read(xs, t, path, &len);
 }
 
@@ -351,7 +401,8 @@ int xo_xs_write(struct xs_handle *xs, xs_transaction_t t, const char *path, cons
 		rec_add(XS_WRITE, path, value, (unsigned)strlen(value), false);
 		return 0;
 	}
-	if (!xs_write(xs, t, path, value, (unsigned)strlen(value)))
+	int r = t == XBT_NULL ? raw_call(XS_WRITE, path, value, (unsigned)strlen(value), NULL) : -2;
+	if (r == -1 || (r == -2 && !xs_write(xs, t, path, value, (unsigned)strlen(value))))
 		return xs_fail(e, "write", path);
 	return 0;
 }
@@ -374,7 +425,7 @@ int xo_xs_set_perms(struct xs_handle *xs, xs_transaction_t t, const char *path,
 	struct xs_permissions perms[1 + XO_XS_ACL_MAX];
 	unsigned n = 0;
 
-	if (recording(t)) {
+	if (recording(t) || t == XBT_NULL) {
 		/* the wire form: "<perm><domid>\0" for the owner (with everyone's perm), then each */
 		char buf[(1 + XO_XS_ACL_MAX) * 16];
 		unsigned len = 0;
@@ -382,8 +433,15 @@ int xo_xs_set_perms(struct xs_handle *xs, xs_transaction_t t, const char *path,
 		for (int i = 0; i < p->n_acl && i < XO_XS_ACL_MAX; i++)
 			len += (unsigned)snprintf(buf + len, sizeof(buf) - len, "%c%u", p->acl_perm[i],
 						  p->acl_dom[i]) + 1;
-		rec_add(XS_SET_PERMS, path, buf, len, false);
-		return 0;
+		if (recording(t)) {
+			rec_add(XS_SET_PERMS, path, buf, len, false);
+			return 0;
+		}
+		int r = raw_call(XS_SET_PERMS, path, buf, len, NULL);
+		if (r == 0)
+			return 0;
+		if (r == -1)
+			return xs_fail(e, "set-perms", path);
 	}
 	perms[n].id = p->owner;
 	perms[n].perms = perm_bits(p->other);
@@ -401,9 +459,10 @@ int xo_xs_set_perms(struct xs_handle *xs, xs_transaction_t t, const char *path,
 int xo_xs_mkdir(struct xs_handle *xs, xs_transaction_t t, const char *path,
 		const struct xo_xs_perms *p, xo_err *e)
 {
+	int r = t == XBT_NULL ? raw_call(XS_MKDIR, path, NULL, 0, NULL) : -2;
 	if (recording(t))
 		rec_add(XS_MKDIR, path, NULL, 0, false);
-	else if (!xs_mkdir(xs, t, path))
+	else if (r == -1 || (r == -2 && !xs_mkdir(xs, t, path)))
 		return xs_fail(e, "mkdir", path);
 	return p ? xo_xs_set_perms(xs, t, path, p, e) : 0;
 }
@@ -414,7 +473,8 @@ int xo_xs_rm(struct xs_handle *xs, xs_transaction_t t, const char *path, xo_err 
 		rec_add(XS_RM, path, NULL, 0, true);
 		return 0;
 	}
-	if (!xs_rm(xs, t, path) && errno != ENOENT)
+	int r = t == XBT_NULL ? raw_call(XS_RM, path, NULL, 0, NULL) : -2;
+	if ((r == -1 || (r == -2 && !xs_rm(xs, t, path))) && errno != ENOENT)
 		return xs_fail(e, "rm", path);
 	return 0;
 }
@@ -422,6 +482,28 @@ int xo_xs_rm(struct xs_handle *xs, xs_transaction_t t, const char *path, xo_err 
 char **xo_xs_ls(struct xs_handle *xs, xs_transaction_t t, const char *path, unsigned *n)
 {
 	if (rec_read(t)) {
+		*n = 0;
+		return NULL;
+	}
+	unsigned len;
+	int r = t == XBT_NULL ? raw_call(XS_DIRECTORY, path, NULL, 0, &len) : -2;
+	if (r == 0) {
+		/* libxenstore's shape: the vector, then the names, in one allocation */
+		unsigned k = 0;
+		for (unsigned i = 0; i < len; i++)
+			k += raw_buf[i] == '\0';
+		char **v = xmalloc((k + 1) * sizeof(char *) + len + 1);
+		char *names = (char *)(v + k + 1);
+		memcpy(names, raw_buf, len + 1);
+		for (unsigned i = 0, j = 0; j < k; j++) {
+			v[j] = names + i;
+			i += (unsigned)strlen(names + i) + 1;
+		}
+		v[k] = NULL;
+		*n = k;
+		return v;
+	}
+	if (r == -1 && errno != E2BIG) {   /* E2BIG: libxenstore reads it in parts */
 		*n = 0;
 		return NULL;
 	}

@@ -16,6 +16,10 @@
  * trip for the batch, where libxenstore waits for each reply. A function that
  * reads, or a host whose xenstored has no socket, gets a libxenstore
  * transaction as before. xo_xs_batched counts the batched commits (tests).
+ * A single read, write, mkdir, set-perms, rm or directory outside a
+ * transaction takes the same connection too (one writev, one read; libxenstore
+ * takes six system calls); xo_xs_direct counts them. Watches stay on the
+ * libxenstore handle: the connection of xo's own never receives events.
  * xo_xs_wait() watches a few paths and re-evaluates a condition after each
  * event until it holds, fails, the timeout passes (class given by the
  * caller, typically device_timeout) or the task is cancelled (class
@@ -68,7 +72,9 @@ int xo_xs_rm(struct xs_handle *xs, xs_transaction_t t, const char *path, xo_err 
 /* the children of a directory (NULL-free vector, *n entries; free() the result) */
 char **xo_xs_ls(struct xs_handle *xs, xs_transaction_t t, const char *path, unsigned *n);
 
-extern unsigned long xo_xs_batched;
+extern unsigned long xo_xs_batched, xo_xs_direct;
+/* drop (without closing) the connection of xo's own: for a child that closed it */
+void xo_xs_forget(void);
 int xo_xs_transaction(struct xs_handle *xs,
 		      int (*fn)(struct xs_handle *xs, xs_transaction_t t, void *arg, xo_err *e),
 		      void *arg, xo_err *e);

@@ -268,9 +268,34 @@ teardown() { sim_teardown; }
 		xargs xenstore-write
 	run "$XS" dir-count /big
 	assert_output "300 entries, last child-with-a-long-name-300"
+	# xo's own connection gets E2BIG for it and hands the listing to libxenstore
+	run "$XS" xo-ls /big
+	assert_output "300 entries, last child-with-a-long-name-300"
 	run xenstore-list /big
 	assert_success
 	[ "${#lines[@]}" -eq 300 ]
+}
+
+@test "xo's requests outside a transaction go over its own connection, with libxenstore's results" {
+	run "$XS" xo-direct /s
+	assert_success
+	assert_output "mkdir ok
+write a ok
+write e ok
+read d/a '1'
+read d/e ''
+read none ENOENT
+ls 2: a e
+rm a ok
+rm none ok
+write bad xenstore write '/s/bad//x': Invalid argument
+direct=11"
+	run "$XS" getperms /s/d
+	assert_output "ok n0 r5"
+	run xenstore-exists /s/d/a
+	assert_failure
+	run xenstore-read /s/d/e
+	assert_output ""
 }
 
 @test "xo's transactions: a write-only one goes as one batch, all or nothing; one that reads as before" {

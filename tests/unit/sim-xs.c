@@ -24,6 +24,12 @@
  *                                domain 5 reads), PATH/d/a=1, rm PATH/gone, PATH/d/b=2;
  *                                MODE bad adds a write to an invalid path, MODE read
  *                                reads first. Prints "ok batched=N" or "error MSG"
+ *   sim-xs xo-direct PATH        libxo's requests outside a transaction: mkdir PATH/d
+ *                                (owner 0, domain 5 reads), write PATH/d/a=1 and
+ *                                PATH/d/e="", read both and PATH/none, ls PATH/d,
+ *                                rm PATH/d/a and PATH/none, write an invalid path;
+ *                                one line each, then "direct=N"
+ *   sim-xs xo-ls PATH            libxo's xo_xs_ls: "N entries, last NAME"
  *   sim-xs read|rm|mkdir|ls|getperms PATH, write PATH VALUE,
  *          setperms PATH PERM...   one operation: "ok ..." or "error ENAME"
  */
@@ -479,6 +485,49 @@ int main(int argc, char **argv)
 		char *p = xs_get_domain_path(h, (unsigned)atoi(argv[2]));
 		printf("%s\n", p ? p : ename(errno));
 		free(p);
+	} else if (!strcmp(cmd, "xo-direct") && argc == 3) {
+		struct xo_xs_perms p = xo_xs_perm_owner_reader(0, 5);
+		char k[512];
+		xo_err e;
+		unsigned n;
+		snprintf(k, sizeof(k), "%s/d", argv[2]);
+		printf("mkdir %s\n", xo_xs_mkdir(h, XBT_NULL, k, &p, &e) == 0 ? "ok" : e.msg);
+		snprintf(k, sizeof(k), "%s/d/a", argv[2]);
+		printf("write a %s\n", xo_xs_write(h, XBT_NULL, k, "1", &e) == 0 ? "ok" : e.msg);
+		snprintf(k, sizeof(k), "%s/d/e", argv[2]);
+		printf("write e %s\n", xo_xs_write(h, XBT_NULL, k, "", &e) == 0 ? "ok" : e.msg);
+		const char *names[] = { "d/a", "d/e", "none" };
+		for (int i = 0; i < 3; i++) {
+			snprintf(k, sizeof(k), "%s/%s", argv[2], names[i]);
+			char *v = xo_xs_read(h, XBT_NULL, k);
+			if (v)
+				printf("read %s '%s'\n", names[i], v);
+			else
+				printf("read %s %s\n", names[i], ename(errno));
+			free(v);
+		}
+		snprintf(k, sizeof(k), "%s/d", argv[2]);
+		char **d = xo_xs_ls(h, XBT_NULL, k, &n);
+		printf("ls %u:", n);
+		for (unsigned i = 0; i < n; i++)
+			printf(" %s", d[i]);
+		printf("\n");
+		free(d);
+		snprintf(k, sizeof(k), "%s/d/a", argv[2]);
+		printf("rm a %s\n", xo_xs_rm(h, XBT_NULL, k, &e) == 0 ? "ok" : e.msg);
+		snprintf(k, sizeof(k), "%s/none", argv[2]);
+		printf("rm none %s\n", xo_xs_rm(h, XBT_NULL, k, &e) == 0 ? "ok" : e.msg);
+		snprintf(k, sizeof(k), "%s/bad//x", argv[2]);
+		printf("write bad %s\n", xo_xs_write(h, XBT_NULL, k, "1", &e) == 0 ? "ok" : e.msg);
+		printf("direct=%lu\n", xo_xs_direct);
+	} else if (!strcmp(cmd, "xo-ls") && argc == 3) {
+		unsigned num;
+		char **d = xo_xs_ls(h, XBT_NULL, argv[2], &num);
+		if (!d)
+			printf("error %s\n", ename(errno));
+		else
+			printf("%u entries, last %s\n", num, num ? d[num - 1] : "-");
+		free(d);
 	} else if (!strcmp(cmd, "dir-count")) {
 		unsigned num;
 		char **d = xs_directory(h, XBT_NULL, argv[2], &num);
