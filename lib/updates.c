@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,11 +62,35 @@ static int start_segment(int dfd, unsigned long seq)
 	return 0;
 }
 
+/* This process's descriptors of the lock and of the segment it appends to, kept
+ * between emits: an emit is then a lock, an fstat, a write and an unlock. A segment
+ * is full (at least XO_UPDATES_SEGMENT bytes) exactly when current has moved past
+ * it, since the writer that fills it starts the next one under the lock; a kept
+ * segment found full is therefore replaced by current. A forked child or a worker
+ * that closed every descriptor opens its own. */
+static struct {
+	int lock, seg;
+	unsigned fork_gen, state_gen;
+} em = { -1, -1, 0, 0 };
+
+static void emit_reset(int dfd)
+{
+	bool ours = em.state_gen == xo_state_gen();   /* else they were closed already */
+	if (ours && em.lock >= 0)
+		close(em.lock);
+	if (ours && em.seg >= 0)
+		close(em.seg);
+	em.lock = openat(dfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	em.seg = -1;
+	em.fork_gen = xo_fork_gen();
+	em.state_gen = xo_state_gen();
+}
+
 void xo_updates_emit(const char *kind, const char *id)
 {
 	xo_err e;
 	char line[256];
-	int dfd, lock = -1, fd = -1;
+	int dfd;
 	struct stat st;
 	int n = snprintf(line, sizeof(line), "%s %s\n", kind, id);
 
@@ -73,24 +98,27 @@ void xo_updates_emit(const char *kind, const char *id)
 		return;
 	if ((dfd = updates_dir(&e)) < 0)
 		return;
-	lock = openat(dfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (lock < 0 || flock(lock, LOCK_EX) < 0)
-		goto out;
-	fd = openat(dfd, "current", O_WRONLY | O_APPEND | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT) {
-		if (start_segment(dfd, 1) < 0)
-			goto out;
-		fd = openat(dfd, "current", O_WRONLY | O_APPEND | O_CLOEXEC);
+	if (em.lock < 0 || em.fork_gen != xo_fork_gen() || em.state_gen != xo_state_gen())
+		emit_reset(dfd);
+	if (em.lock < 0 || flock(em.lock, LOCK_EX) < 0)
+		return;
+	if (em.seg >= 0 && (fstat(em.seg, &st) < 0 || (size_t)st.st_size >= XO_UPDATES_SEGMENT)) {
+		close(em.seg);
+		em.seg = -1;
 	}
-	if (fd < 0 || xo_write_all(fd, line, (size_t)n) < 0)
+	if (em.seg < 0) {
+		em.seg = openat(dfd, "current", O_WRONLY | O_APPEND | O_CLOEXEC);
+		if (em.seg < 0 && errno == ENOENT && start_segment(dfd, 1) == 0)
+			em.seg = openat(dfd, "current", O_WRONLY | O_APPEND | O_CLOEXEC);
+		if (em.seg < 0 || fstat(em.seg, &st) < 0)
+			goto out;
+	}
+	if (xo_write_all(em.seg, line, (size_t)n) < 0)
 		goto out;
-	if (fstat(fd, &st) == 0 && (size_t)st.st_size >= XO_UPDATES_SEGMENT)
+	if ((size_t)st.st_size + (size_t)n >= XO_UPDATES_SEGMENT)
 		start_segment(dfd, current_seq(dfd) + 1);
 out:
-	if (fd >= 0)
-		close(fd);
-	if (lock >= 0)
-		close(lock);
+	flock(em.lock, LOCK_UN);
 }
 
 void xo_updates_emit2(const char *kind, const char *uuid, const char *dev)
