@@ -142,25 +142,57 @@ static int slot_acquire(const char *uuid)
 static void worker_main(const char *uuid, int lockfd) __attribute__((noreturn));
 static int recover(const char *uuid, int qfd);
 
+/* Workers this process forked and has not reaped yet. A worker is forked once
+ * (a double fork would copy this process twice per start) and lives in its own
+ * session; whoever forked it reaps it on its next fork, and a short-lived
+ * submitter's exit hands the rest to init. When the table is full the worker
+ * is double-forked instead, so a long-lived submitter never piles up zombies. */
+#define XO_UNREAPED 64
+static pid_t unreaped[XO_UNREAPED];
+
+static int reap_workers(void)
+{
+	int free_slot = -1;
+	for (int i = 0; i < XO_UNREAPED; i++) {
+		if (unreaped[i] > 0) {
+			pid_t r = waitpid(unreaped[i], NULL, WNOHANG);
+			if (r == unreaped[i] || (r < 0 && errno == ECHILD))
+				unreaped[i] = 0;
+		}
+		if (unreaped[i] == 0 && free_slot < 0)
+			free_slot = i;
+	}
+	return free_slot;
+}
+
+static pid_t fork_worker(const char *uuid, int lockfd)
+{
+	int slot = reap_workers();
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		setsid();
+		if (slot < 0) {
+			pid_t p2 = fork();
+			if (p2 != 0)
+				_exit(p2 < 0 ? 1 : 0);
+		}
+		worker_main(uuid, lockfd);
+	}
+	if (pid > 0 && slot >= 0)
+		unreaped[slot] = pid;
+	else if (pid > 0)
+		waitpid(pid, NULL, 0);
+	return pid;
+}
+
 /* hold the lock: hand it to a new worker if there is work, else release it and look again */
 static void drain_or_release(const char *uuid, int lockfd)
 {
 	for (;;) {
 		if (has_work(uuid)) {
-			pid_t pid = fork();
-			if (pid < 0) {
-				close(lockfd);
-				return;
-			}
-			if (pid == 0) {
-				setsid();
-				pid_t p2 = fork();
-				if (p2 != 0)
-					_exit(p2 < 0 ? 1 : 0);
-				worker_main(uuid, lockfd);
-			}
+			fork_worker(uuid, lockfd);
 			close(lockfd);
-			waitpid(pid, NULL, 0);
 			return;
 		}
 		close(lockfd);
@@ -260,9 +292,12 @@ static void worker_main(const char *uuid_in, int lockfd_in)
 		int qfd;
 		if ((qfd = queue_dir(uuid, &e)) < 0)
 			_exit(1);
-		if (queue_peek(qfd, entry, sizeof(entry), &inflight), inflight)
+		bool found = queue_peek(qfd, entry, sizeof(entry), &inflight);
+		if (inflight) {
 			recover(uuid, qfd);
-		if (!queue_peek(qfd, entry, sizeof(entry), &inflight)) {
+			found = queue_peek(qfd, entry, sizeof(entry), &inflight);
+		}
+		if (!found) {
 			close(qfd);
 			close(lockfd);
 			if (!has_work(uuid) || (lockfd = try_lock(uuid)) < 0)
@@ -306,7 +341,7 @@ static void task_xs_cleanup(struct xo_backend *b, const char *id)
 	if (!b)
 		return;
 	snprintf(p, sizeof(p), "/xo/tasks/%s", id);
-	xs_rm(b->xs, XBT_NULL, p);
+	xo_xs_rm(b->xs, XBT_NULL, p, NULL);
 }
 
 int xo_run_locked(const char *uuid, struct xo_task *t, const char *op, const char *arg,
