@@ -25,7 +25,7 @@ XO_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 \
 	-Wstrict-prototypes -Wmissing-prototypes -Wno-format-nonliteral -Wno-format-truncation \
 	-Ilib -Ibuild -include lib/banned.h \
 	-DXO_LIBEXECDIR='"$(LIBEXECDIR)"' -DXO_SYSCONFDIR='"$(SYSCONFDIR)"'
-LDLIBS  = -ljson-c -lxenguest -lxenctrl -lxenstore -lxenevtchn -lxentoollog \
+LDLIBS  = -Wl,-z,relro,-z,now -ljson-c -lxenguest -lxenctrl -lxenstore -lxenevtchn -lxentoollog \
 	-lxenforeignmemory -lxencall -lxengnttab -lxentoolcore -lpthread
 
 B = build
