@@ -119,7 +119,11 @@ wait_console() {
 	done
 	kill "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null || true
-	[ $found -eq 0 ] || echo "# no '$2' on the console of $1: $(tail -n 5 "$log" 2>/dev/null)" >&3
+	if [ $found -ne 0 ]; then
+		echo "# no '$2' on the console of $1: $(tail -n 5 "$log" 2>/dev/null)" >&3
+		# a guest kernel that dies without a word under the emulated cpu: Xen says why
+		xl dmesg 2>/dev/null | grep -F "Triple fault" | tail -n 2 | sed 's/^/# xen: /' >&3 || true
+	fi
 	return $found
 }
 
