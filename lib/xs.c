@@ -128,6 +128,19 @@ static struct {
 	size_t len, off;
 } rin;
 
+void xo_xs_forget(void)
+{
+	raw_fd = -1;
+	rin.len = rin.off = 0;
+}
+
+static void raw_drop(void)
+{
+	if (raw_fd >= 0)
+		close(raw_fd);
+	xo_xs_forget();
+}
+
 static int raw_open(void)
 {
 	const char *path = getenv("XENSTORED_PATH"), *dir = getenv("XENSTORED_RUNDIR");
@@ -135,10 +148,7 @@ static int raw_open(void)
 
 	if (raw_fd >= 0 && raw_gen == xo_fork_gen())
 		return raw_fd;
-	if (raw_fd >= 0)
-		close(raw_fd);   /* the parent's: its copy stays open */
-	raw_fd = -1;
-	rin.len = rin.off = 0;
+	raw_drop();   /* the parent's, if any: its copy stays open */
 	/* no socket a moment ago: libxenstore for a second before trying again */
 	if (raw_refused_gen == xo_fork_gen() && xo_now_ms() < raw_refused_until)
 		return -1;
@@ -159,20 +169,6 @@ static int raw_open(void)
 	raw_fd = fd;
 	raw_gen = xo_fork_gen();
 	return fd;
-}
-
-void xo_xs_forget(void)
-{
-	raw_fd = -1;
-	rin.len = rin.off = 0;
-}
-
-static void raw_drop(void)
-{
-	if (raw_fd >= 0)
-		close(raw_fd);
-	raw_fd = -1;
-	rin.len = rin.off = 0;
 }
 
 static int raw_read_all(int fd, void *buf, size_t n)
@@ -197,13 +193,16 @@ static int raw_read_all(int fd, void *buf, size_t n)
 	return 0;
 }
 
-/* one reply; its payload NUL-terminated in buf (XENSTORE_PAYLOAD_MAX + 1 bytes) */
-static int raw_reply(int fd, struct xsd_sockmsg *h, char *buf)
+/* the payload of the last reply, NUL-terminated */
+static char raw_buf[XENSTORE_PAYLOAD_MAX + 1];
+
+/* one reply: its header in h, its payload in raw_buf */
+static int raw_reply(int fd, struct xsd_sockmsg *h)
 {
 	if (raw_read_all(fd, h, sizeof(*h)) < 0 || h->len > XENSTORE_PAYLOAD_MAX ||
-	    raw_read_all(fd, buf, h->len) < 0 || h->type == XS_WATCH_EVENT)
+	    raw_read_all(fd, raw_buf, h->len) < 0 || h->type == XS_WATCH_EVENT)
 		return -1;
-	buf[h->len] = '\0';
+	raw_buf[h->len] = '\0';
 	return 0;
 }
 
@@ -237,34 +236,32 @@ static int raw_send(int fd, struct iovec *iov, int n)
 	return 0;
 }
 
-/* one request, one reply (transaction start and end) */
-static int raw_talk(int fd, uint32_t type, uint32_t tx, const char *msg, struct xsd_sockmsg *h,
-		    char *buf)
+/* one request (payload: path with its NUL, then dlen bytes of data) and its reply, in h
+ * and raw_buf; -1 if the connection failed */
+static int raw_request(int fd, uint32_t type, uint32_t tx, const char *path, const void *data,
+		       unsigned dlen, struct xsd_sockmsg *h)
 {
-	struct xsd_sockmsg q = { .type = type, .req_id = 0, .tx_id = tx,
-				 .len = (uint32_t)strlen(msg) + 1 };
-	struct iovec iov[2] = { { &q, sizeof(q) }, { (void *)msg, q.len } };
-	return raw_send(fd, iov, 2) < 0 || raw_reply(fd, h, buf) < 0 ? -1 : 0;
+	size_t pl = strlen(path) + 1;
+	struct xsd_sockmsg q = { .type = type, .tx_id = tx, .len = (uint32_t)(pl + dlen) };
+	struct iovec iov[3] = { { &q, sizeof(q) }, { (void *)path, pl }, { (void *)data, dlen } };
+	return raw_send(fd, iov, dlen ? 3 : 2) < 0 || raw_reply(fd, h) < 0 ? -1 : 0;
 }
 
 /* One request outside a transaction over the same connection: a single writev and
  * usually a single read, where libxenstore takes two writes, two reads and two
- * sigactions. 0: the reply is in raw_buf (NUL-terminated, *rlen bytes); -1: the daemon
- * refused it (errno set); -2: no connection, use libxenstore. */
+ * sigactions. 0: the reply is in raw_buf (*rlen bytes); -1: the daemon refused it
+ * (errno set); -2: no connection, use libxenstore. */
 unsigned long xo_xs_direct;
-static char raw_buf[XENSTORE_PAYLOAD_MAX + 1];
 
 static int raw_call(uint32_t type, const char *path, const void *data, unsigned dlen,
 		    unsigned *rlen)
 {
-	size_t pl = strlen(path) + 1;
-	struct xsd_sockmsg h, q = { .type = type, .len = (uint32_t)(pl + dlen) };
-	struct iovec iov[3] = { { &q, sizeof(q) }, { (void *)path, pl }, { (void *)data, dlen } };
+	struct xsd_sockmsg h;
 	int fd;
 
-	if (q.len > XENSTORE_PAYLOAD_MAX || (fd = raw_open()) < 0)
+	if (strlen(path) + 1 + dlen > XENSTORE_PAYLOAD_MAX || (fd = raw_open()) < 0)
 		return -2;
-	if (raw_send(fd, iov, dlen ? 3 : 2) < 0 || raw_reply(fd, &h, raw_buf) < 0) {
+	if (raw_request(fd, type, 0, path, data, dlen, &h) < 0) {
 		raw_drop();
 		return -2;
 	}
@@ -294,7 +291,6 @@ static const char *op_name(uint32_t type)
 #define RAW_CHUNK 32
 static int raw_commit(const struct xs_op *ops, size_t n, xo_err *e)
 {
-	static char buf[XENSTORE_PAYLOAD_MAX + 1];
 	struct xsd_sockmsg h, q[RAW_CHUNK];
 	struct iovec iov[2 * RAW_CHUNK];
 	int fd = raw_open(), err = 0;
@@ -302,13 +298,13 @@ static int raw_commit(const struct xs_op *ops, size_t n, xo_err *e)
 
 	if (fd < 0)
 		return -2;
-	if (raw_talk(fd, XS_TRANSACTION_START, 0, "", &h, buf) < 0)
+	if (raw_request(fd, XS_TRANSACTION_START, 0, "", NULL, 0, &h) < 0)
 		goto io;
 	if (h.type == XS_ERROR) {
-		err = raw_errno(buf);
+		err = raw_errno(raw_buf);
 		return err == EAGAIN ? 1 : xo_err_sys(e, err, "xenstore transaction start");
 	}
-	uint32_t tx = (uint32_t)strtoul(buf, NULL, 10);
+	uint32_t tx = (uint32_t)strtoul(raw_buf, NULL, 10);
 	for (size_t i = 0; i < n;) {
 		size_t k = 0;
 		for (; k < RAW_CHUNK && i + k < n; k++) {
@@ -321,11 +317,11 @@ static int raw_commit(const struct xs_op *ops, size_t n, xo_err *e)
 		if (raw_send(fd, iov, (int)(2 * k)) < 0)
 			goto io;
 		for (size_t j = 0; j < k; j++) {
-			if (raw_reply(fd, &h, buf) < 0)
+			if (raw_reply(fd, &h) < 0)
 				goto io;
 			if (h.type != XS_ERROR || err)
 				continue;
-			int x = raw_errno(buf);
+			int x = raw_errno(raw_buf);
 			if (!(x == ENOENT && ops[i + j].enoent_ok)) {
 				err = x;
 				bad = i + j;
@@ -333,7 +329,7 @@ static int raw_commit(const struct xs_op *ops, size_t n, xo_err *e)
 		}
 		i += k;
 	}
-	if (raw_talk(fd, XS_TRANSACTION_END, tx, err ? "F" : "T", &h, buf) < 0)
+	if (raw_request(fd, XS_TRANSACTION_END, tx, err ? "F" : "T", NULL, 0, &h) < 0)
 		goto io;
 	if (err == EAGAIN)
 		return 1;
@@ -341,7 +337,7 @@ static int raw_commit(const struct xs_op *ops, size_t n, xo_err *e)
 		return xo_err_sys(e, err, "xenstore %s '%s'", op_name(ops[bad].type),
 				  ops[bad].msg);
 	if (h.type == XS_ERROR) {
-		err = raw_errno(buf);
+		err = raw_errno(raw_buf);
 		return err == EAGAIN ? 1 : xo_err_sys(e, err, "xenstore transaction commit");
 	}
 	return 0;
@@ -397,12 +393,13 @@ static int xs_fail(xo_err *e, const char *op, const char *path)
 int xo_xs_write(struct xs_handle *xs, xs_transaction_t t, const char *path, const char *value,
 		xo_err *e)
 {
+	unsigned len = (unsigned)strlen(value);
 	if (recording(t)) {
-		rec_add(XS_WRITE, path, value, (unsigned)strlen(value), false);
+		rec_add(XS_WRITE, path, value, len, false);
 		return 0;
 	}
-	int r = t == XBT_NULL ? raw_call(XS_WRITE, path, value, (unsigned)strlen(value), NULL) : -2;
-	if (r == -1 || (r == -2 && !xs_write(xs, t, path, value, (unsigned)strlen(value))))
+	int r = t == XBT_NULL ? raw_call(XS_WRITE, path, value, len, NULL) : -2;
+	if (r == -1 || (r == -2 && !xs_write(xs, t, path, value, len)))
 		return xs_fail(e, "write", path);
 	return 0;
 }
@@ -459,11 +456,13 @@ int xo_xs_set_perms(struct xs_handle *xs, xs_transaction_t t, const char *path,
 int xo_xs_mkdir(struct xs_handle *xs, xs_transaction_t t, const char *path,
 		const struct xo_xs_perms *p, xo_err *e)
 {
-	int r = t == XBT_NULL ? raw_call(XS_MKDIR, path, NULL, 0, NULL) : -2;
-	if (recording(t))
+	if (recording(t)) {
 		rec_add(XS_MKDIR, path, NULL, 0, false);
-	else if (r == -1 || (r == -2 && !xs_mkdir(xs, t, path)))
-		return xs_fail(e, "mkdir", path);
+	} else {
+		int r = t == XBT_NULL ? raw_call(XS_MKDIR, path, NULL, 0, NULL) : -2;
+		if (r == -1 || (r == -2 && !xs_mkdir(xs, t, path)))
+			return xs_fail(e, "mkdir", path);
+	}
 	return p ? xo_xs_set_perms(xs, t, path, p, e) : 0;
 }
 
