@@ -389,11 +389,11 @@ static bool vif_offline(struct hb *h, const char *uuid, uint32_t fe, long devid)
 		memset(&ifr, 0, sizeof(ifr));
 		xo_strlcpy(ifr.ifr_name, br ? br + 1 : link, IFNAMSIZ);
 		ifr.ifr_ifindex = (int)if_nametoindex(vif);
-		int s = ifreq_socket();
-		if (s >= 0 && ifr.ifr_ifindex)
+		int s;
+		if (ifr.ifr_ifindex && (s = ifreq_socket()) >= 0) {
 			ioctl(s, SIOCBRDELIF, &ifr);
-		if (s >= 0)
 			close(s);
+		}
 	}
 	hb_rm(h, "hotplug-status");
 	hb_log(h, "%s detached", vif);

@@ -165,7 +165,7 @@ static int reap_workers(void)
 	return free_slot;
 }
 
-static pid_t fork_worker(const char *uuid, int lockfd)
+static void fork_worker(const char *uuid, int lockfd)
 {
 	int slot = reap_workers();
 	pid_t pid = fork();
@@ -183,7 +183,6 @@ static pid_t fork_worker(const char *uuid, int lockfd)
 		unreaped[slot] = pid;
 	else if (pid > 0)
 		waitpid(pid, NULL, 0);
-	return pid;
 }
 
 /* hold the lock: hand it to a new worker if there is work, else release it and look again */
