@@ -520,17 +520,10 @@ int main(int argc, char **argv)
 		snprintf(k, sizeof(k), "%s/bad//x", argv[2]);
 		printf("write bad %s\n", xo_xs_write(h, XBT_NULL, k, "1", &e) == 0 ? "ok" : e.msg);
 		printf("direct=%lu\n", xo_xs_direct);
-	} else if (!strcmp(cmd, "xo-ls") && argc == 3) {
+	} else if (!strcmp(cmd, "dir-count") || !strcmp(cmd, "xo-ls")) {
 		unsigned num;
-		char **d = xo_xs_ls(h, XBT_NULL, argv[2], &num);
-		if (!d)
-			printf("error %s\n", ename(errno));
-		else
-			printf("%u entries, last %s\n", num, num ? d[num - 1] : "-");
-		free(d);
-	} else if (!strcmp(cmd, "dir-count")) {
-		unsigned num;
-		char **d = xs_directory(h, XBT_NULL, argv[2], &num);
+		char **d = !strcmp(cmd, "xo-ls") ? xo_xs_ls(h, XBT_NULL, argv[2], &num)
+						 : xs_directory(h, XBT_NULL, argv[2], &num);
 		if (!d)
 			printf("error %s\n", ename(errno));
 		else

@@ -127,7 +127,6 @@ wait_console() {
 	return $found
 }
 
-# wait_xs PATH VALUE [SECONDS]: until xenstore's PATH reads VALUE (a watch, not a poll)
 # wait_dmesg DOMID TEXT SECONDS: until Xen's console (xl dmesg) has TEXT from domain DOMID
 # (hvmloader and SeaBIOS write there); the caller asserts what it needs afterwards
 wait_dmesg() {
@@ -138,6 +137,7 @@ wait_dmesg() {
 	done
 }
 
+# wait_xs PATH VALUE [SECONDS]: until xenstore's PATH reads VALUE (a watch, not a poll)
 wait_xs() {
 	local line pid v
 	[ "$(xenstore-read "$1" 2>/dev/null)" = "$2" ] && return 0
