@@ -44,8 +44,10 @@ XEN_TESTS = $(XEN_TEST_SRC:tests/xen/%.c=$(B)/xen/%)
 
 all: $(PROGS) $(UNITS) $(BENCHES) $(XEN_TESTS)
 
-$(B)/%.o: %.c $(wildcard lib/*.h lib/sim/*.h) | $(B)/lib $(B)/lib/sim $(B)/cmd
-	@echo "  CC      $@"; $(CC) $(XO_CFLAGS) $(CFLAGS) -MMD -c -o $@ $<
+# objects depend on the headers they include, as the compiler found them (-MMD; -MP keeps
+# a removed header from breaking the next build)
+$(B)/%.o: %.c | $(B)/lib $(B)/lib/sim $(B)/cmd
+	@echo "  CC      $@"; $(CC) $(XO_CFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 # Xen's public headers (xenctrl.h, xenguest.h) need GNU C: anonymous unions, __align8__
 $(B)/lib/backend-xen.o: XO_CFLAGS += -std=gnu11

@@ -39,7 +39,7 @@ int main(int argc, char **argv)
 		xo_vm_free(&vm);
 		return 0;
 	}
-	if (xo_console_tty(b, &vm, &tty, &e) < 0) {
+	if (xo_be_console_tty(b, &vm, XO_CONSOLE_TTY_WAIT_MS, &tty, &e) < 0) {
 		xo_err_wrap(&e, "unable to attach to the console of vm %s", cli.argv[0]);
 		return xo_cli_fail(&e);
 	}

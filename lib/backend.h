@@ -1,30 +1,66 @@
 /*
- * backend.h: the hypervisor interface and its two implementations.
+ * backend.h: the backend seam, at the micro-op level.
  *
- * Everything xo does to a host goes through a struct xo_backend: the
- * hypervisor calls (ops below) and a libxenstore handle (b->xs). Both
- * backends write the same xenstore layout through libxenstore; they differ
- * only in the hypervisor calls and in who plays dom0's kernel, udev and the
- * guests:
+ * xenopsd links each daemon with one backend that implements the micro-ops
+ * (VM.create, VM.build, VBD.plug, VIF.plug, PCI.plug, VM.pause, ...). xo
+ * chooses one at run time (XO_BACKEND) and reaches it only through
+ * struct xo_backend_ops below: the micro-ops, and the few queries that
+ * stat, check-state and the watcher need (a VM's live state, its devices'
+ * state, an event source to wait on).
  *
- *   xen   libxenctrl + libxenguest (+ qemu for the device model), the real
- *         xenstored (xs_open), the real dom0. Selected by XO_BACKEND=xen,
- *         the default. Without /dev/xen/privcmd, xo_backend_open() fails
- *         with class no_hypervisor (exit 111) and names XO_BACKEND=sim.
- *   sim   xo-simd (lib/sim/): a xenstored speaking the wire protocol on
- *         $XO_STATE_DIR/sim/xenstored.sock (XENSTORED_PATH is set before
- *         xs_open), a simulated hypervisor reached over
- *         $XO_STATE_DIR/sim/hv.sock, simulated dom0 backends, udev and
- *         guests. xo_backend_open() starts xo-simd when it is not running.
+ *   xen, sim   the Xen family (lib/xf*.c): one implementation that writes
+ *              xenopsd's xenstore layout, over hypervisor calls that differ
+ *              (lib/hv-xen*.c: libxenctrl, libxenguest, qemu; lib/hv-sim.c:
+ *              xo-simd, started on demand). See xf.h.
+ *   kvm        qemu driven directly over QMP (lib/kvm*.c).
+ *   libxl      libxenlight, a loadable module (libexec/xo/backend-libxl.so).
+ *   libvirt    libvirt's C API, a loadable module (backend-libvirt.so).
  *
- * Calling sequence: xo_backend_open() once per process (it is cached; a
- * second call returns the same handle), then the xo_dom_* wrappers, which
- * check arguments and call b->ops. Every call returns 0 or -1 with e set;
- * a domain that does not exist is class does_not_exist. Memory sizes are
- * KiB, as Xen counts them.
+ * What a backend does NOT implement, because every backend shares it: the
+ * stored configuration, plans, the queue, tasks, updates, cancellation,
+ * hooks, the VBD and VIF active flags and VBD epochs (files in the state
+ * directory), the memory ledger (given host_info), the runtime record
+ * (VM/<uuid>/extra: the backend's id for the running VM, times, the build
+ * record; a backend keeps what only it understands in its "backend" object)
+ * and the host resource ledger (res.h): a backend records every host
+ * resource before it creates it (a loop device, a tap, an nft table, a
+ * process, a pci binding), and check-state releases what a dead start left.
  *
- * Shutdown reasons are Xen's SHUTDOWN_* codes: 0 poweroff, 1 reboot,
- * 2 suspend, 3 crash, 4 watchdog, 5 soft_reset.
+ * What a new backend implements, in struct xo_backend_ops:
+ *
+ *   open, close                  connect to the host (once per process)
+ *   check                        refuse, before anything starts, what it
+ *                                cannot honour in a VM's configuration
+ *   vm_live, vbd_live, vif_live, pci_live
+ *                                the live state of a VM and its devices
+ *   vm_create, vm_build          VM_create, VM_build (build may be NULL:
+ *                                then create makes a built, paused VM and
+ *                                the plan has no build step)
+ *   vbd_plug, vbd_unplug, vbd_media
+ *   vif_plug, vif_unplug, vif_apply
+ *   pci_plug, pci_unplug
+ *   dm_start, dm_stop, needs_dm  the device model (NULL: no such step)
+ *   set_action_request           the crash-safety marker (below)
+ *   vm_pause, vm_unpause, vm_shutdown, vm_destroy
+ *   events_open, events_fd, events_next, events_close
+ *                                the watcher's event source
+ *   console_tty, console_log     consoles
+ *   host_info                    free memory and cpus, for the ledger
+ *
+ * Calling sequence: xo_backend_open() once per process (cached), then the
+ * xo_be_* wrappers, never b->ops directly: they check that the backend has
+ * the operation (class unimplemented otherwise) and its arguments. Every
+ * call returns 0 or -1 with e set.
+ *
+ * The crash-safety marker: vm_create sets the VM's action request to
+ * "poweroff" in the same step that makes the VM exist (the Xen family in
+ * xenstore, kvm in its runtime record); only the last micro-op of a start
+ * clears it. A VM whose live state still shows it is a start that never
+ * finished: check-state shuts it down.
+ *
+ * Micro-ops must be safe to run again after a crash: plugging what is
+ * plugged is refused (class already_exists), unplugging what is gone and
+ * destroying what does not exist succeed.
  */
 #ifndef XO_BACKEND_H
 #define XO_BACKEND_H
@@ -36,46 +72,44 @@
 #include "err.h"
 #include "model.h"
 
-struct xs_handle;
+struct xo_ctx;
+struct xo_devices;
+struct xo_backend;
 
-enum { XO_SHUTDOWN_POWEROFF = 0, XO_SHUTDOWN_REBOOT = 1, XO_SHUTDOWN_SUSPEND = 2,
-       XO_SHUTDOWN_CRASH = 3, XO_SHUTDOWN_WATCHDOG = 4, XO_SHUTDOWN_SOFT_RESET = 5 };
+/* why a VM's guest stopped (Xen's SHUTDOWN_* codes, which the other backends map to) */
+enum xo_shutdown_reason { XO_SHUTDOWN_POWEROFF = 0, XO_SHUTDOWN_REBOOT = 1,
+			  XO_SHUTDOWN_SUSPEND = 2, XO_SHUTDOWN_CRASH = 3,
+			  XO_SHUTDOWN_WATCHDOG = 4, XO_SHUTDOWN_SOFT_RESET = 5 };
 
-struct xo_domain_create_args {
-	uint8_t uuid[16];            /* the domain handle */
-	enum xo_vm_type type;
-	bool hap;                    /* hvm/pvh: hardware assisted paging */
-	bool iommu;                  /* pci pass-through will be used */
-	unsigned max_vcpus;
-	unsigned max_grant_frames;   /* default 64 */
-	unsigned max_maptrack_frames;/* default 1024 */
-	uint64_t max_memory_kib;     /* static max (+ overhead), set as the domain's maxmem */
-};
-
-struct xo_domain_build_args {
-	enum xo_vm_type type;
-	const char *kernel, *ramdisk, *cmdline;   /* pv, pvh; NULL for hvm */
-	const char *firmware;                     /* hvm: hvmloader path, NULL = default */
-	uint64_t memory_max_kib;                  /* static max */
-	uint64_t memory_target_kib;               /* what the guest starts with */
-	unsigned vcpus, max_vcpus;
-	uint32_t console_domid, store_domid;      /* 0: dom0 serves both */
-};
-
-struct xo_build_result {
-	uint32_t store_port, console_port;        /* event channels bound to dom0 */
-	uint64_t store_mfn, console_mfn;          /* guest frames of the rings */
-};
-
-struct xo_dominfo {
-	uint32_t domid;
-	uint8_t handle[16];
-	bool paused, running, blocked, shutdown, dying, hvm;
-	unsigned shutdown_reason;                 /* when shutdown */
-	uint64_t memory_kib;                      /* current allocation */
-	uint64_t max_memory_kib;
-	unsigned online_vcpus, max_vcpu_id;
+/* a VM's live state (vm_live) */
+struct xo_vm_live {
+	bool exists;                 /* the VM has a running instance (domain, qemu...) */
+	int domid;                   /* the backend's id of it; -1 when none */
+	bool paused;
+	bool shutdown;               /* the guest stopped; the instance is not destroyed yet */
+	enum xo_shutdown_reason reason;
+	bool dying;                  /* being destroyed */
+	bool dm_died;                /* its device model died under it (a crash) */
+	char action_request[16];     /* "", "poweroff", "reboot": see the marker above */
+	uint64_t memory_actual, memory_target;   /* bytes */
+	unsigned vcpus;              /* the vcpus the guest is asked to have online */
 	uint64_t cpu_time_ns;
+	double start_time;           /* wall clock */
+	char console_tty[128];       /* a pty to attach to ("" if none yet) */
+	bool console;                /* a console exists */
+	int vnc_port;                /* -1: none */
+	char accel[16];              /* how it runs, when the backend chooses ("kvm", "tcg") */
+};
+
+/* a device's live state (vbd_live, vif_live, pci_live) */
+struct xo_dev_live {
+	bool plugged;                /* xo plugged it into the running instance */
+	bool healthy;                /* plugged and its backend works (hotplug done) */
+	char backend_state[8], frontend_state[8];  /* xenbus states, or "" */
+	char hotplug_status[32];
+	char params[1024];           /* vbd: what the backend serves; vif: the bridge */
+	char physical_device[64];    /* vbd: major:minor, or "" */
+	char device[32];             /* vif: the host's interface name */
 };
 
 struct xo_hostinfo {
@@ -83,82 +117,144 @@ struct xo_hostinfo {
 	unsigned nr_cpus;
 };
 
-/* the device model (qemu): hvm guests, and pv guests with a framebuffer */
-struct xo_dm_args {
-	enum xo_vm_type type;
-	const char *name;            /* the vm name (qemu -name) */
-	const char *uuid;            /* the vm uuid, text */
-	uint64_t memory_kib;
-	unsigned vcpus, max_vcpus;
-	const char *boot_order;      /* hvm */
-	bool framebuffer;            /* pv */
-	const char *qmp_path;        /* unix socket for QMP */
-	const char *log_path;        /* qemu's stderr */
-};
+/* what vif_apply changes on a plugged vif */
+enum { XO_VIF_APPLY_CARRIER = 1, XO_VIF_APPLY_LOCKING = 2 };
 
-struct xo_backend;
+/* the watcher's event source */
+struct xo_events;
+typedef void (*xo_event_fn)(const char *vm_uuid, const char *why, void *arg);
 
 struct xo_backend_ops {
 	const char *name;
+	/* seconds check-state waits before restarting a VM that ran briefly (the default of
+	 * XO_REBOOT_DELAY) */
+	unsigned reboot_delay_s;
+	int (*open)(struct xo_backend *b, xo_err *e);
 	void (*close)(struct xo_backend *b);
-	int (*domain_create)(struct xo_backend *b, const struct xo_domain_create_args *a,
-			     uint32_t *domid, xo_err *e);
-	int (*domain_build)(struct xo_backend *b, uint32_t domid,
-			    const struct xo_domain_build_args *a, struct xo_build_result *out,
-			    xo_err *e);
-	int (*domain_pause)(struct xo_backend *b, uint32_t domid, xo_err *e);
-	int (*domain_unpause)(struct xo_backend *b, uint32_t domid, xo_err *e);
-	int (*domain_shutdown)(struct xo_backend *b, uint32_t domid, unsigned reason, xo_err *e);
-	int (*domain_destroy)(struct xo_backend *b, uint32_t domid, xo_err *e);
-	int (*domain_info)(struct xo_backend *b, uint32_t domid, struct xo_dominfo *out,
-			   xo_err *e);
-	/* every domain (dom0 included); *out malloc'd */
-	int (*domain_list)(struct xo_backend *b, struct xo_dominfo **out, size_t *n, xo_err *e);
-	int (*domain_set_maxmem)(struct xo_backend *b, uint32_t domid, uint64_t kib, xo_err *e);
+	/* what this backend cannot honour in a configuration: refused at start (NULL: all) */
+	int (*check)(struct xo_backend *b, const struct xo_vm *vm, const struct xo_devices *d,
+		     xo_err *e);
+
+	/* queries: 0 and *out filled (a VM without an instance: exists=false), or -1 */
+	int (*vm_live)(struct xo_backend *b, const struct xo_vm *vm, struct xo_vm_live *out,
+		       xo_err *e);
+	int (*vbd_live)(struct xo_backend *b, const struct xo_vm *vm, const struct xo_vm_live *l,
+			const struct xo_vbd *v, struct xo_dev_live *out, xo_err *e);
+	int (*vif_live)(struct xo_backend *b, const struct xo_vm *vm, const struct xo_vm_live *l,
+			const struct xo_vif *v, struct xo_dev_live *out, xo_err *e);
+	int (*pci_live)(struct xo_backend *b, const struct xo_vm *vm, const struct xo_vm_live *l,
+			const struct xo_pci *p, struct xo_dev_live *out, xo_err *e);
+
+	/* the micro-ops; ctx (ops.h) holds the VM, its devices, the cancel and the task */
+	int (*vm_create)(struct xo_ctx *c, xo_err *e);
+	int (*vm_build)(struct xo_ctx *c, xo_err *e);
+	int (*vbd_plug)(struct xo_ctx *c, const struct xo_vbd *v, xo_err *e);
+	int (*vbd_unplug)(struct xo_ctx *c, const struct xo_vbd *v, bool force, xo_err *e);
+	/* the media of a plugged cdrom or floppy changed: v->backend is the new one ("" ejected) */
+	int (*vbd_media)(struct xo_ctx *c, const struct xo_vbd *v, xo_err *e);
+	int (*vif_plug)(struct xo_ctx *c, const struct xo_vif *v, xo_err *e);
+	int (*vif_unplug)(struct xo_ctx *c, const struct xo_vif *v, bool force, xo_err *e);
+	/* apply a plugged vif's new carrier or locking (what: XO_VIF_APPLY_*) */
+	int (*vif_apply)(struct xo_ctx *c, const struct xo_vif *v, unsigned what, xo_err *e);
+	int (*pci_plug)(struct xo_ctx *c, const struct xo_pci *p, xo_err *e);
+	int (*pci_unplug)(struct xo_ctx *c, const struct xo_pci *p, xo_err *e);
+	bool (*needs_dm)(const struct xo_vm *vm);
+	int (*dm_start)(struct xo_ctx *c, xo_err *e);
+	int (*dm_stop)(struct xo_ctx *c, xo_err *e);
+	/* request: "poweroff", "reboot", or NULL to clear it (the start is complete) */
+	int (*set_action_request)(struct xo_ctx *c, const char *request, xo_err *e);
+	int (*vm_pause)(struct xo_ctx *c, xo_err *e);
+	int (*vm_unpause)(struct xo_ctx *c, xo_err *e);
+	/* ask the guest (poweroff, reboot, halt, suspend) and wait, at most timeout_ms, for it
+	 * to acknowledge (class failed_to_acknowledge_shutdown_request) and to stop (class
+	 * failed_to_shutdown); a VM without an instance or already stopped: done */
+	int (*vm_shutdown)(struct xo_ctx *c, const char *request, int timeout_ms, xo_err *e);
+	/* destroy the instance and release everything it holds; keep_build keeps the build
+	 * record for a reboot. Works from what the host shows when the configuration of the
+	 * devices is unreadable (c->devices_broken) */
+	int (*vm_destroy)(struct xo_ctx *c, bool keep_build, xo_err *e);
+
+	int (*events_open)(struct xo_backend *b, struct xo_events **ev, xo_err *e);
+	/* readable when events_next has something to say */
+	int (*events_fd)(struct xo_events *ev);
+	/* call fn for each VM that may need a check-state since the last call */
+	int (*events_next)(struct xo_events *ev, xo_event_fn fn, void *arg, xo_err *e);
+	void (*events_close)(struct xo_events *ev);
+
+	/* the console's pty (malloc'd), waiting up to timeout_ms for it to appear */
+	int (*console_tty)(struct xo_backend *b, const struct xo_vm *vm, int timeout_ms,
+			   char **tty, xo_err *e);
+	/* where the guest's console output is kept (malloc'd path) */
+	int (*console_log)(struct xo_backend *b, const struct xo_vm *vm, char **path, xo_err *e);
 	int (*host_info)(struct xo_backend *b, struct xo_hostinfo *out, xo_err *e);
-	/* start the device model and wait until it is ready; returns its pid */
-	int (*dm_start)(struct xo_backend *b, uint32_t domid, const struct xo_dm_args *a,
-			int *pid, xo_err *e);
-	int (*dm_stop)(struct xo_backend *b, uint32_t domid, xo_err *e);
-	/* pci pass-through: make the device assignable and assign it / undo */
-	int (*pci_assign)(struct xo_backend *b, uint32_t domid, const char *bdf, xo_err *e);
-	int (*pci_deassign)(struct xo_backend *b, uint32_t domid, const char *bdf, xo_err *e);
-	/* consoles: where the guest's console output is kept (*path malloc'd; domid -1 when
-	 * the vm has no domain), and whether a console daemon serves each guest a pty
-	 * (/local/domain/<d>/console/tty) one can attach to */
-	int (*console_log)(struct xo_backend *b, const char *vm_name, int domid, char **path,
-			   xo_err *e);
-	bool console_pty;
 };
 
 struct xo_backend {
 	const struct xo_backend_ops *ops;
-	struct xs_handle *xs;        /* libxenstore, dom0's view */
-	void *priv;
+	void *priv;                  /* the backend's own */
 };
 
 /* the backend named by XO_BACKEND (xen by default); cached per process */
 int xo_backend_open(struct xo_backend **b, xo_err *e);
-void xo_backend_close(void);
+/* the operations of the backend XO_BACKEND names, without opening it (plans need no host) */
+int xo_backend_lookup(const struct xo_backend_ops **ops, xo_err *e);
 /* drop the cached backend without closing it: for a forked child (its threads are gone) */
 void xo_backend_forget(void);
+/* close the cached backend (its close runs), if one is open */
+void xo_backend_close(void);
 const char *xo_backend_name(void);
+/* the names XO_BACKEND takes, for messages: "xen, sim, kvm, libxl or libvirt" */
+extern const char xo_backend_names[];
 
-/* the implementations (lib/backend-xen.c, lib/backend-sim.c) */
-int xo_backend_xen_open(struct xo_backend *b, xo_err *e);
-int xo_backend_sim_open(struct xo_backend *b, xo_err *e);
+/* the built-in implementations */
+extern const struct xo_backend_ops xo_backend_xen, xo_backend_sim;
 
-/* wrappers: argument checks, then b->ops */
-int xo_dom_create(struct xo_backend *b, const struct xo_domain_create_args *a, uint32_t *domid,
+/* the checked wrappers */
+int xo_be_check(struct xo_backend *b, const struct xo_vm *vm, const struct xo_devices *d,
+		xo_err *e);
+int xo_be_vm_live(struct xo_backend *b, const struct xo_vm *vm, struct xo_vm_live *out,
 		  xo_err *e);
-int xo_dom_build(struct xo_backend *b, uint32_t domid, const struct xo_domain_build_args *a,
-		 struct xo_build_result *out, xo_err *e);
-int xo_dom_pause(struct xo_backend *b, uint32_t domid, xo_err *e);
-int xo_dom_unpause(struct xo_backend *b, uint32_t domid, xo_err *e);
-int xo_dom_shutdown(struct xo_backend *b, uint32_t domid, unsigned reason, xo_err *e);
-int xo_dom_destroy(struct xo_backend *b, uint32_t domid, xo_err *e);
-int xo_dom_info(struct xo_backend *b, uint32_t domid, struct xo_dominfo *out, xo_err *e);
-int xo_dom_list(struct xo_backend *b, struct xo_dominfo **out, size_t *n, xo_err *e);
-int xo_host_info(struct xo_backend *b, struct xo_hostinfo *out, xo_err *e);
+int xo_be_vbd_live(struct xo_backend *b, const struct xo_vm *vm, const struct xo_vm_live *l,
+		   const struct xo_vbd *v, struct xo_dev_live *out, xo_err *e);
+int xo_be_vif_live(struct xo_backend *b, const struct xo_vm *vm, const struct xo_vm_live *l,
+		   const struct xo_vif *v, struct xo_dev_live *out, xo_err *e);
+int xo_be_pci_live(struct xo_backend *b, const struct xo_vm *vm, const struct xo_vm_live *l,
+		   const struct xo_pci *p, struct xo_dev_live *out, xo_err *e);
+int xo_be_vm_create(struct xo_ctx *c, xo_err *e);
+int xo_be_vm_build(struct xo_ctx *c, xo_err *e);
+int xo_be_vbd_plug(struct xo_ctx *c, const struct xo_vbd *v, xo_err *e);
+int xo_be_vbd_unplug(struct xo_ctx *c, const struct xo_vbd *v, bool force, xo_err *e);
+int xo_be_vbd_media(struct xo_ctx *c, const struct xo_vbd *v, xo_err *e);
+int xo_be_vif_plug(struct xo_ctx *c, const struct xo_vif *v, xo_err *e);
+int xo_be_vif_unplug(struct xo_ctx *c, const struct xo_vif *v, bool force, xo_err *e);
+int xo_be_vif_apply(struct xo_ctx *c, const struct xo_vif *v, unsigned what, xo_err *e);
+int xo_be_pci_plug(struct xo_ctx *c, const struct xo_pci *p, xo_err *e);
+int xo_be_pci_unplug(struct xo_ctx *c, const struct xo_pci *p, xo_err *e);
+bool xo_be_needs_dm(const struct xo_backend *b, const struct xo_vm *vm);
+bool xo_be_has_build(const struct xo_backend *b);
+int xo_be_dm_start(struct xo_ctx *c, xo_err *e);
+int xo_be_dm_stop(struct xo_ctx *c, xo_err *e);
+int xo_be_set_action_request(struct xo_ctx *c, const char *request, xo_err *e);
+int xo_be_vm_pause(struct xo_ctx *c, xo_err *e);
+int xo_be_vm_unpause(struct xo_ctx *c, xo_err *e);
+int xo_be_vm_shutdown(struct xo_ctx *c, const char *request, int timeout_ms, xo_err *e);
+int xo_be_vm_destroy(struct xo_ctx *c, bool keep_build, xo_err *e);
+int xo_be_events_open(struct xo_backend *b, struct xo_events **ev, xo_err *e);
+int xo_be_events_fd(struct xo_backend *b, struct xo_events *ev);
+int xo_be_events_next(struct xo_backend *b, struct xo_events *ev, xo_event_fn fn, void *arg,
+		      xo_err *e);
+void xo_be_events_close(struct xo_backend *b, struct xo_events *ev);
+int xo_be_console_tty(struct xo_backend *b, const struct xo_vm *vm, int timeout_ms, char **tty,
+		      xo_err *e);
+int xo_be_console_log(struct xo_backend *b, const struct xo_vm *vm, char **path, xo_err *e);
+int xo_be_host_info(struct xo_backend *b, struct xo_hostinfo *out, xo_err *e);
+
+/* loadable backends: libexec/xo/backend-<name>.so exports this symbol */
+#define XO_BACKEND_MODULE_SYMBOL "xo_backend_module"
+#define XO_BACKEND_ABI 1
+struct xo_backend_module {
+	unsigned abi;                /* XO_BACKEND_ABI */
+	const struct xo_backend_ops *ops;
+};
 
 #endif

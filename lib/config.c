@@ -12,10 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "backend.h"
+#include "devstate.h"
 #include "config.h"
-#include "device.h"
-#include "domain.h"
 #include "json.h"
 #include "state.h"
 #include "updates.h"
@@ -765,28 +763,12 @@ int xo_vbd_save(const char *uuid, const struct xo_vbd *v, xo_err *e)
 	return r;
 }
 
-/* a device of a VM that has a domain is in use while it is active (plugged or being
- * plugged); a halted VM's devices are free, and no host is asked about them */
+/* a device is in use while it is active: meant to be plugged, or plugged (a pci device is
+ * active exactly while it is plugged); the flags are in the VM's directory, so no host is
+ * asked */
 static int check_not_in_use(const char *uuid, const char *kind, const char *id, xo_err *e)
 {
-	struct xo_backend *b;
-
-	if (!xo_vm_has_domain(uuid))
-		return 0;
-	if (xo_backend_open(&b, e) < 0)
-		return -1;
-	if (strcmp(kind, "pci") == 0) {
-		uint32_t d;
-		struct xo_pci p;
-		int pos = atoi(id);
-		if (xo_vm_find_domain(b, uuid, &d, NULL, e) <= 0 || xo_pci_load(uuid, pos, &p, e) < 0)
-			return 0;
-		if (xo_pci_plugged(b, d, &p))
-			return xo_errf(e, XO_E_IN_USE, "pci %s is in use by the vm's domain %u: unplug it first",
-				       id, d);
-		return 0;
-	}
-	if (xo_device_active(b, uuid, kind, id))
+	if (xo_device_active(uuid, kind, id))
 		return xo_errf(e, XO_E_IN_USE, "%s %s is in use (active in the vm's domain): unplug it first",
 			       kind, id);
 	return 0;

@@ -1,12 +1,9 @@
 /*
- * console.h: a VM's PV console (xo-vm-console).
+ * console.h: a VM's console (xo-vm-console).
  *
- * On Xen, xenconsoled serves each guest's console ring: it gives the guest a
- * pty, whose name it writes to /local/domain/<d>/console/tty, and (when it
- * runs with --log=guest) appends everything the guest writes to
- * <log-dir>/guest-<name>.log. The backend says where that log is
- * (b->ops->console_log) and whether there is a pty at all (console_pty: the
- * simulator's guests only write a log).
+ * The backend says which pty a VM's console is (console_tty: on Xen the one
+ * xenconsoled gives the guest, on kvm qemu's serial pty; the simulator's
+ * guests have none) and where the guest's output is kept (console_log).
  *
  * xo_console_attach() connects two descriptors to that pty: bytes from in go
  * to the guest, the guest's output goes to out. It returns when in delivers
@@ -25,12 +22,10 @@
 #include "model.h"
 
 #define XO_CONSOLE_ESCAPE 0x1d          /* ^] */
-#define XO_CONSOLE_TTY_WAIT_MS 10000    /* how long xenconsoled has to write console/tty */
+#define XO_CONSOLE_TTY_WAIT_MS 10000    /* how long a console may take to appear */
 
 enum xo_console_end { XO_CONSOLE_ESCAPED, XO_CONSOLE_CLOSED };
 
-/* the pty of the vm's console (malloc'd), waiting for xenconsoled to set it up */
-int xo_console_tty(struct xo_backend *b, const struct xo_vm *vm, char **tty, xo_err *e);
 int xo_console_attach(const char *tty, int in, int out, enum xo_console_end *how, xo_err *e);
 int xo_console_log(struct xo_backend *b, const struct xo_vm *vm, int out, xo_err *e);
 

@@ -36,6 +36,7 @@ static const struct {
 	[XO_E_WORKER_DIED] = { "worker_died", XO_EXIT_FAIL },
 	[XO_E_FAULT] = { "fault_injected", XO_EXIT_FAIL },
 	[XO_E_NO_HYPERVISOR] = { "no_hypervisor", XO_EXIT_SYSTEM },
+	[XO_E_UNIMPLEMENTED] = { "unimplemented", XO_EXIT_FAIL },
 	[XO_E_INTERNAL] = { "internal_error", XO_EXIT_SYSTEM },
 	[XO_E_SYSTEM] = { "system_error", XO_EXIT_SYSTEM },
 };

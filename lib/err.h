@@ -56,6 +56,7 @@ enum xo_ecls {
 	XO_E_WORKER_DIED,        /* worker_died: the worker died mid-task */
 	XO_E_FAULT,              /* fault_injected (XO_FAULT) */
 	XO_E_NO_HYPERVISOR,      /* no_hypervisor (111) */
+	XO_E_UNIMPLEMENTED,      /* unimplemented: the backend cannot do it (1) */
 	XO_E_INTERNAL,           /* internal_error (111) */
 	XO_E_SYSTEM,             /* system_error (111) */
 	XO_E__COUNT

@@ -14,7 +14,7 @@
 #include "hooks.h"
 #include "spawn.h"
 #include "util.h"
-#include "xs.h"
+#include "wait.h"
 
 static const char *const hooks[] = { "vm-pre-start", "vm-pre-shutdown", "vm-post-destroy",
 	"vm-pre-reboot", "vm-pre-migrate", "vm-post-migrate", "vm-pre-suspend", "vm-pre-resume",
@@ -39,14 +39,13 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int child_done(struct xs_handle *xs, void *arg, xo_err *e)
+static int child_done(void *arg, xo_err *e)
 {
-	(void)xs;
 	(void)e;
 	return xo_child_poll(arg) ? 1 : 0;
 }
 
-static int run_one(struct xo_backend *b, const char *hook, const char *path, const char *name,
+static int run_one(const char *hook, const char *path, const char *name,
 		   const char *vm_uuid, const char *reason, int domid, const struct xo_cancel *c,
 		   xo_err *e)
 {
@@ -59,10 +58,14 @@ static int run_one(struct xo_backend *b, const char *hook, const char *path, con
 	snprintf(domid_s, sizeof(domid_s), "%d", domid);
 	if (xo_spawn(&child, argv, NULL, XO_SPAWN_CAPTURE, true, e) < 0)
 		return -1;
-	if (b && c && c->task[0]) {
-		struct xo_xs_wait w = { .cond = child_done, .arg = &child, .timeout_ms = -1,
-					.what = "a hook script", .cancel = c, .extra_fd = child.pidfd };
-		if (xo_xs_wait(b->xs, &w, e) < 0) {
+	if (c && c->task[0]) {
+		struct xo_wait w = XO_WAIT_INIT;
+		w.cond = child_done;
+		w.arg = &child;
+		w.fds[0] = child.pidfd;
+		w.what = "a hook script";
+		w.cancel = c;
+		if (xo_wait(&w, e) < 0) {
 			xo_child_kill(&child);
 			xo_child_close(&child);
 			return -1;
@@ -84,7 +87,7 @@ static int run_one(struct xo_backend *b, const char *hook, const char *path, con
 	return r;
 }
 
-int xo_hooks_run(struct xo_backend *b, const char *hook, const char *vm_uuid, const char *reason,
+int xo_hooks_run(const char *hook, const char *vm_uuid, const char *reason,
 		 int domid, const struct xo_cancel *c, xo_err *e)
 {
 	char *dir = xasprintf("%s/%s", xo_hook_dir(), hook);
@@ -121,7 +124,7 @@ int xo_hooks_run(struct xo_backend *b, const char *hook, const char *vm_uuid, co
 			if (c && xo_cancel_requested(c))
 				r = xo_errf(e, XO_E_CANCELLED, "cancelled before hook %s/%s", hook, names[i]);
 			else
-				r = run_one(b, hook, path, names[i], vm_uuid, reason, domid, c, e);
+				r = run_one(hook, path, names[i], vm_uuid, reason, domid, c, e);
 		}
 		free(path);
 	}

@@ -16,12 +16,11 @@
 #ifndef XO_HOOKS_H
 #define XO_HOOKS_H
 
-#include "backend.h"
-#include "task.h"
+#include "cancel.h"
 
 const char *xo_hook_dir(void);
-/* domid < 0: no -vmdomid; b may be NULL (then a cancel is only seen between scripts) */
-int xo_hooks_run(struct xo_backend *b, const char *hook, const char *vm_uuid, const char *reason,
+/* domid < 0: no -vmdomid; a cancel of c's task stops a running hook */
+int xo_hooks_run(const char *hook, const char *vm_uuid, const char *reason,
 		 int domid, const struct xo_cancel *c, xo_err *e);
 bool xo_hook_name_valid(const char *hook);
 

@@ -74,7 +74,7 @@ int xo_memory_reserve(struct xo_backend *b, const char *vm_uuid, uint64_t kib, x
 		xo_err_sys(e, errno, "unable to open the memory ledger");
 		goto out;
 	}
-	if (xo_host_info(b, &hi, e) < 0)
+	if (xo_be_host_info(b, &hi, e) < 0)
 		goto out;
 	/* our own earlier reservation (a retry) does not count against us */
 	uint64_t reserved = sum_reservations(rfd) - read_kib(rfd, vm_uuid);
@@ -108,16 +108,4 @@ void xo_memory_release(const char *vm_uuid)
 		return;
 	snprintf(name, sizeof(name), "reservations/%s", vm_uuid);
 	unlinkat(hfd, name, 0);
-}
-
-uint64_t xo_memory_reserved(const char *vm_uuid)
-{
-	xo_err ignore;
-	char name[64];
-	int hfd = host_dir(&ignore);
-
-	if (hfd < 0)
-		return 0;
-	snprintf(name, sizeof(name), "reservations/%s", vm_uuid);
-	return read_kib(hfd, name);
 }

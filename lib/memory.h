@@ -25,7 +25,5 @@
 /* class not_enough_memory (with the numbers) when it does not fit */
 int xo_memory_reserve(struct xo_backend *b, const char *vm_uuid, uint64_t kib, xo_err *e);
 void xo_memory_release(const char *vm_uuid);
-/* KiB reserved for a VM now (0 if none) */
-uint64_t xo_memory_reserved(const char *vm_uuid);
 
 #endif

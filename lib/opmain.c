@@ -45,11 +45,13 @@ int xo_op_print_plan(const char *ref, const char *op, const char *arg, bool json
 	struct xo_vm vm;
 	struct xo_devices d;
 	struct xo_plan p;
+	struct xo_backend pb = { 0 };
 	char uuid[XO_UUID_LEN + 1], cmd[1400], name[1200];
 	xo_err e;
 
 	if (xo_vm_resolve(ref, uuid, &e) < 0 || xo_vm_load(uuid, &vm, &e) < 0 ||
-	    xo_devices_load(uuid, &d, &e) < 0 || xo_op_plan(&vm, &d, op, arg, &p, &e) < 0) {
+	    xo_devices_load(uuid, &d, &e) < 0 || xo_backend_lookup(&pb.ops, &e) < 0 ||
+	    xo_op_plan(&pb, &vm, &d, op, arg, &p, &e) < 0) {
 		xo_err_wrap(&e, "unable to plan %s of vm %s", op, ref);
 		return xo_cli_fail(&e);
 	}
@@ -169,92 +171,137 @@ int xo_lifecycle_main(int argc, char **argv, const char *op)
 
 /* ---------------------------------------------------------------- micro-ops by hand */
 
-enum operands { OPS_VM, OPS_VM_DEV, OPS_VM_DEV_FLAG, OPS_VM_POS, OPS_VM_POS_FLAG, OPS_VM_ARG,
-		OPS_VM_HOOK, OPS_VM_DEV_ARG, OPS_VM_POS_ARG };
-
-static enum operands operands_of(enum xo_atom_kind k)
-{
-	switch (k) {
-	case XO_A_HOOK: return OPS_VM_HOOK;
-	case XO_A_VBD_SET_ACTIVE: return OPS_VM_DEV_FLAG;
-	case XO_A_VBD_EPOCH_BEGIN: case XO_A_VBD_EPOCH_END: case XO_A_VBD_PLUG:
-	case XO_A_VBD_UNPLUG: case XO_A_VBD_EJECT: return OPS_VM_DEV;
-	case XO_A_VBD_INSERT: return OPS_VM_DEV_ARG;
-	case XO_A_VIF_SET_ACTIVE: case XO_A_VIF_SET_CARRIER: return OPS_VM_POS_FLAG;
-	case XO_A_VIF_SET_LOCKING: return OPS_VM_POS_ARG;
-	case XO_A_VIF_PLUG: case XO_A_VIF_UNPLUG: case XO_A_PCI_PLUG: case XO_A_PCI_UNPLUG:
-		return OPS_VM_POS;
-	case XO_A_SET_ACTION_REQUEST: case XO_A_VM_SHUTDOWN_DOMAIN: return OPS_VM_ARG;
-	default: return OPS_VM;
-	}
-}
-
-static const char *usage_of(enum xo_atom_kind k)
-{
-	switch (k) {
-	case XO_A_HOOK: return "[-n] VM HOOK [--reason REASON]";
-	case XO_A_VBD_SET_ACTIVE: return "[-n] VM NAME on|off";
-	case XO_A_VBD_UNPLUG: return "[-n] [--force] VM NAME";
-	case XO_A_VIF_SET_ACTIVE: return "[-n] VM POSITION on|off";
-	case XO_A_VIF_UNPLUG: return "[-n] [--force] VM POSITION";
-	case XO_A_SET_ACTION_REQUEST: return "[-n] VM none|poweroff|reboot";
-	case XO_A_VM_SHUTDOWN_DOMAIN: return "[-n] VM poweroff|reboot|halt|suspend [--timeout SECONDS]";
-	case XO_A_VM_DESTROY: return "[-n] [--keep-build] VM";
-	case XO_A_VBD_INSERT: return "[-n] VM NAME PATH";
-	case XO_A_VIF_SET_CARRIER: return "[-n] VM POSITION on|off";
-	case XO_A_VIF_SET_LOCKING: return "[-n] VM POSITION unlocked|locked|disabled [--allow ADDR]...";
-	default:
-		switch (operands_of(k)) {
-		case OPS_VM_DEV: return "[-n] VM NAME";
-		case OPS_VM_POS: return "[-n] VM POSITION";
-		default: return "[-n] VM";
-		}
-	}
-}
-
 enum { O_REASON = 256, O_FORCE, O_TIMEOUT, O_KEEP, O_ALLOW };
+
+/* the options of a micro-op's program: -n, --json and those its table entry names */
+static void atom_options(const struct xo_atom_def *d, struct xo_opt *opts)
+{
+	static const struct {
+		unsigned flag;
+		struct xo_opt opt;
+	} extra[] = {
+		{ XO_AOPT_REASON, { O_REASON, "reason", "REASON", "hook reason (default none)" } },
+		{ XO_AOPT_FORCE, { O_FORCE, "force", NULL, "unplug without asking the guest" } },
+		{ XO_AOPT_TIMEOUT, { O_TIMEOUT, "timeout", "SECONDS",
+				     "how long the guest has to shut down (default 60)" } },
+		{ XO_AOPT_KEEP, { O_KEEP, "keep-build", NULL, "keep the build record (a reboot follows)" } },
+		{ XO_AOPT_ALLOW, { O_ALLOW, "allow", "ADDR", "an address a locked vif may use (repeatable)" } },
+	};
+	size_t n = 0;
+
+	opts[n++] = (struct xo_opt){ 'n', "no-wait", NULL, "fail at once (exit 1) if the VM is busy" };
+	opts[n++] = (struct xo_opt){ 'j', "json", NULL, "print the task record as JSON" };
+	for (size_t i = 0; i < XO_ARRAY_SIZE(extra); i++)
+		if (d->options & extra[i].flag)
+			opts[n++] = extra[i].opt;
+	memset(&opts[n], 0, sizeof(opts[n]));
+}
+
+/* "a, b or c" from "a|b|c" */
+static void words_list(const char *words, char *buf, size_t size)
+{
+	size_t n = 0, total = 1;
+
+	for (const char *p = words; *p; p++)
+		total += *p == '|';
+	buf[0] = '\0';
+	for (const char *p = words; *p;) {
+		size_t l = strcspn(p, "|"), u = strlen(buf);
+		n++;
+		snprintf(buf + u, size - u, "%s%.*s", n == 1 ? "" : n == total ? " or " : ", ", (int)l, p);
+		p += l + (p[l] == '|');
+	}
+}
+
+static bool word_ok(const char *words, const char *w)
+{
+	size_t wl = strlen(w);
+	for (const char *p = words; *p;) {
+		size_t l = strcspn(p, "|");
+		if (l == wl && strncmp(p, w, l) == 0)
+			return true;
+		p += l + (p[l] == '|');
+	}
+	return false;
+}
+
+/* the operands after VM, into a */
+static void atom_operands(struct xo_cli *cli, const struct xo_atom_def *d, struct xo_atom *a)
+{
+	enum xo_operands o = d->operands;
+	bool dev = o == XO_OPND_VBD || o == XO_OPND_VBD_FLAG || o == XO_OPND_VBD_ARG;
+	bool pos = o == XO_OPND_POS || o == XO_OPND_POS_FLAG || o == XO_OPND_POS_ARG;
+	bool flag = o == XO_OPND_VBD_FLAG || o == XO_OPND_POS_FLAG;
+	bool word = o == XO_OPND_VBD_ARG || o == XO_OPND_POS_ARG || o == XO_OPND_ARG || o == XO_OPND_HOOK;
+	int need = 1 + (dev || pos) + flag + word;
+	int k = 1;
+	xo_err e;
+
+	xo_cli_operands(cli, need, need);
+	if (dev) {
+		if (xo_name_check(cli->argv[k], "vbd name", &e) < 0)
+			exit(xo_cli_fail(&e));
+		xo_strlcpy(a->dev, cli->argv[k++], sizeof(a->dev));
+	}
+	if (pos) {
+		if (xo_vif_position_parse(cli->argv[k], &a->pos, &e) < 0)
+			xo_cli_usage_error(cli, "%s", e.msg);
+		k++;
+	}
+	if (flag) {
+		if (strcmp(cli->argv[k], "on") != 0 && strcmp(cli->argv[k], "off") != 0)
+			xo_cli_usage_error(cli, "expected on or off, not '%s'", cli->argv[k]);
+		a->flag = strcmp(cli->argv[k++], "on") == 0;
+	}
+	if (word) {
+		if (d->words && !word_ok(d->words, cli->argv[k])) {
+			char list[256];
+			words_list(d->words, list, sizeof(list));
+			xo_cli_usage_error(cli, "expected %s, not '%s'", list, cli->argv[k]);
+		}
+		if (o == XO_OPND_HOOK && !xo_hook_name_valid(cli->argv[k]))
+			xo_cli_usage_error(cli, "unknown hook '%s'", cli->argv[k]);
+		xo_strlcpy(a->arg, cli->argv[k++], sizeof(a->arg));
+	}
+}
+
+/* by hand, a micro-op is the device operation: the table says what runs around it */
+static void hand_plan(const struct xo_atom_def *d, const struct xo_atom *a, struct xo_plan *plan)
+{
+	struct xo_atom around = *a;
+
+	if (d->before != XO_A__COUNT) {
+		around.kind = d->before;
+		around.flag = true;
+		xo_plan_add(plan, &around);
+	}
+	xo_plan_add(plan, a);
+	if (d->after != XO_A__COUNT) {
+		around.kind = d->after;
+		around.flag = false;
+		xo_plan_add(plan, &around);
+	}
+}
 
 int xo_atom_main(int argc, char **argv, enum xo_atom_kind kind)
 {
-	static const struct xo_opt all[] = {
-		{ 'n', "no-wait", NULL, "fail at once (exit 1) if the VM is busy" },
-		{ 'j', "json", NULL, "print the task record as JSON" },
-		{ O_REASON, "reason", "REASON", "hook reason (default none)" },
-		{ O_FORCE, "force", NULL, "unplug without asking the guest" },
-		{ O_TIMEOUT, "timeout", "SECONDS", "how long the guest has to shut down (default 60)" },
-		{ O_KEEP, "keep-build", NULL, "keep the build record (a reboot follows)" },
-		{ O_ALLOW, "allow", "ADDR", "an address a locked vif may use (repeatable)" },
-	};
-	/* each micro-op takes only the options that mean something to it */
-	struct xo_opt opts[sizeof(all) / sizeof(all[0]) + 1];
-	size_t no = 0;
-	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
-		int id = all[i].key;
-		if ((id == O_REASON && kind != XO_A_HOOK) ||
-		    (id == O_FORCE && kind != XO_A_VBD_UNPLUG && kind != XO_A_VIF_UNPLUG) ||
-		    (id == O_TIMEOUT && kind != XO_A_VM_SHUTDOWN_DOMAIN) ||
-		    (id == O_KEEP && kind != XO_A_VM_DESTROY) ||
-		    (id == O_ALLOW && kind != XO_A_VIF_SET_LOCKING))
-			continue;
-		opts[no++] = all[i];
-	}
-	memset(&opts[no], 0, sizeof(opts[no]));
+	const struct xo_atom_def *d = xo_atom_def(kind);
+	struct xo_opt opts[8];
 	struct xo_cli cli;
-	struct xo_atom a;
+	struct xo_atom a = xo_atom_new(kind);
 	struct xo_plan plan = { 0 };
-	char uuid[XO_UUID_LEN + 1], name[128], what[192];
+	char uuid[XO_UUID_LEN + 1], name[128], what[192], usage[160];
 	struct xo_vm vm;
 	struct xo_task t;
 	bool wait = true, json = false;
 	const char *reason = "none";
-	int timeout_ms = 60 * 1000;
 	xo_err e;
 	int c;
 
-	memset(&a, 0, sizeof(a));
-	a.kind = kind;
-	a.pos = -1;
-	xo_cli_init(&cli, argc, argv, usage_of(kind), opts);
+	atom_options(d, opts);
+	xo_atom_usage(d, usage, sizeof(usage));
+	a.timeout_ms = 60 * 1000;
+	xo_cli_init(&cli, argc, argv, usage, opts);
 	while ((c = xo_cli_next(&cli)) != -1) {
 		switch (c) {
 		case 'n': wait = false; break;
@@ -269,77 +316,18 @@ int xo_atom_main(int argc, char **argv, enum xo_atom_kind kind)
 			snprintf(a.arg2 + l, sizeof(a.arg2) - l, "%s%s", l ? "," : "", cli.arg);
 			break;
 		}
-		case O_TIMEOUT: timeout_ms = xo_cli_timeout_ms(&cli); break;
+		case O_TIMEOUT: a.timeout_ms = xo_cli_timeout_ms(&cli); break;
 		}
 	}
-	enum operands ops = operands_of(kind);
-	int need = ops == OPS_VM ? 1 :
-		   ops == OPS_VM_DEV_FLAG || ops == OPS_VM_POS_FLAG || ops == OPS_VM_DEV_ARG ||
-		   ops == OPS_VM_POS_ARG ? 3 : 2;
-	xo_cli_operands(&cli, need, need);
-	switch (ops) {
-	case OPS_VM_DEV:
-	case OPS_VM_DEV_FLAG:
-	case OPS_VM_DEV_ARG:
-		if (ops == OPS_VM_DEV_ARG)
-			xo_strlcpy(a.arg, cli.argv[2], sizeof(a.arg));
-		if (xo_name_check(cli.argv[1], "vbd name", &e) < 0)
-			return xo_cli_fail(&e);
-		xo_strlcpy(a.dev, cli.argv[1], sizeof(a.dev));
-		break;
-	case OPS_VM_POS:
-	case OPS_VM_POS_FLAG:
-	case OPS_VM_POS_ARG:
-		if (ops == OPS_VM_POS_ARG)
-			xo_strlcpy(a.arg, cli.argv[2], sizeof(a.arg));
-		if (xo_vif_position_parse(cli.argv[1], &a.pos, &e) < 0)
-			xo_cli_usage_error(&cli, "%s", e.msg);
-		break;
-	case OPS_VM_ARG:
-		xo_strlcpy(a.arg, cli.argv[1], sizeof(a.arg));
-		break;
-	case OPS_VM_HOOK:
-		xo_strlcpy(a.arg, cli.argv[1], sizeof(a.arg));
+	atom_operands(&cli, d, &a);
+	if (d->options & XO_AOPT_REASON)
 		xo_strlcpy(a.arg2, reason, sizeof(a.arg2));
-		break;
-	case OPS_VM:
-		break;
-	}
-	if (ops == OPS_VM_DEV_FLAG || ops == OPS_VM_POS_FLAG) {
-		if (strcmp(cli.argv[2], "on") != 0 && strcmp(cli.argv[2], "off") != 0)
-			xo_cli_usage_error(&cli, "expected on or off, not '%s'", cli.argv[2]);
-		a.flag = strcmp(cli.argv[2], "on") == 0;
-	}
-	if (kind == XO_A_SET_ACTION_REQUEST && strcmp(a.arg, "none") && strcmp(a.arg, "poweroff") &&
-	    strcmp(a.arg, "reboot"))
-		xo_cli_usage_error(&cli, "expected none, poweroff or reboot, not '%s'", a.arg);
-	if (kind == XO_A_HOOK && !xo_hook_name_valid(a.arg))
-		xo_cli_usage_error(&cli, "unknown hook '%s'", a.arg);
-	a.timeout_ms = timeout_ms;
 
 	if (xo_vm_resolve(cli.argv[0], uuid, &e) < 0 || xo_vm_load(uuid, &vm, &e) < 0)
 		return xo_cli_fail(&e);
 	xo_atom_name(&a, name, sizeof(name));
 	snprintf(what, sizeof(what), "%s of vm %s", name, vm.name);
-	/* by hand, a plug is the hot-plug operation: active, then plugged (an unplug the reverse) */
-	struct xo_atom act = a;
-	act.flag = true;
-	if (kind == XO_A_VBD_PLUG) {
-		act.kind = XO_A_VBD_SET_ACTIVE;
-		xo_plan_add(&plan, &act);
-	} else if (kind == XO_A_VIF_PLUG) {
-		act.kind = XO_A_VIF_SET_ACTIVE;
-		xo_plan_add(&plan, &act);
-	}
-	xo_plan_add(&plan, &a);
-	act.flag = false;
-	if (kind == XO_A_VBD_UNPLUG) {
-		act.kind = XO_A_VBD_SET_ACTIVE;
-		xo_plan_add(&plan, &act);
-	} else if (kind == XO_A_VIF_UNPLUG) {
-		act.kind = XO_A_VIF_SET_ACTIVE;
-		xo_plan_add(&plan, &act);
-	}
+	hand_plan(d, &a, &plan);
 	int lockfd = xo_vm_lock_for_op(uuid, wait, name, &e);
 	if (lockfd < 0) {
 		xo_err_wrap(&e, "unable to run %s", what);
@@ -354,7 +342,7 @@ int xo_atom_main(int argc, char **argv, enum xo_atom_kind kind)
 		xo_task_finish(&t, XO_TASK_FAILED, &e, &e);
 		code = xo_cli_fail(&e);
 	} else {
-		xo_run_locked(uuid, &t, name, "", &plan, true, &e);
+		xo_run_locked(uuid, &t, d->name, "", &plan, true, &e);
 		xo_journal_end(uuid);
 		code = report(&t, what, json);
 		xo_err ignore;

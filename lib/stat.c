@@ -5,11 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "device.h"
-#include "domain.h"
+#include "devstate.h"
 #include "json.h"
 #include "stat.h"
-#include "xs.h"
 
 const char *xo_shutdown_reason_name(int reason)
 {
@@ -20,46 +18,29 @@ const char *xo_shutdown_reason_name(int reason)
 
 int xo_vm_stat(struct xo_backend *b, const struct xo_vm *vm, struct xo_vm_state *s, xo_err *e)
 {
-	struct xo_dominfo di;
-	struct xo_extra x;
-	uint32_t d;
-	char p[128], v[64];
-	int r;
+	struct xo_vm_live l;
 
 	memset(s, 0, sizeof(*s));
 	s->power_state = "Halted";
 	s->domid = -1;
 	s->vnc_port = -1;
-	r = xo_vm_find_domain(b, vm->uuid, &d, &di, e);
-	if (r <= 0)
-		return r;
-	s->domid = (int)d;
-	s->power_state = di.paused ? "Paused" : "Running";
-	s->shutdown = di.shutdown;
-	s->shutdown_reason = di.shutdown ? (int)di.shutdown_reason : -1;
-	s->memory_actual = di.memory_kib * 1024;
-	snprintf(p, sizeof(p), "/local/domain/%u/memory/target", d);
-	if (xo_xs_read_buf(b->xs, XBT_NULL, p, v, sizeof(v)))
-		s->memory_target = strtoull(v, NULL, 10) * 1024;
-	for (unsigned i = 0; i < vm->vcpu_max; i++) {
-		snprintf(p, sizeof(p), "/local/domain/%u/cpu/%u/availability", d, i);
-		if (xo_xs_read_buf(b->xs, XBT_NULL, p, v, sizeof(v)) && strcmp(v, "online") == 0)
-			s->vcpu_target++;
-	}
-	snprintf(p, sizeof(p), "/local/domain/%u/console/ring-ref", d);
-	s->console = xo_xs_exists(b->xs, XBT_NULL, p);
-	snprintf(p, sizeof(p), "/local/domain/%u/console/tty", d);
-	xo_xs_read_buf(b->xs, XBT_NULL, p, s->console_tty, sizeof(s->console_tty));
-	snprintf(p, sizeof(p), "/local/domain/%u/console/vnc-port", d);
-	if (xo_xs_read_buf(b->xs, XBT_NULL, p, v, sizeof(v)))
-		s->vnc_port = atoi(v);
-	snprintf(p, sizeof(p), "/local/domain/%u/action-request", d);
-	xo_xs_read_buf(b->xs, XBT_NULL, p, s->action_request, sizeof(s->action_request));
-	xo_err ignore;
-	if (xo_extra_load(vm->uuid, &x, &ignore) == 0) {
-		s->start_time = x.create_time;
-		xo_extra_free(&x);
-	}
+	if (xo_be_vm_live(b, vm, &l, e) < 0)
+		return -1;
+	if (!l.exists)
+		return 0;
+	s->domid = l.domid;
+	s->power_state = l.paused ? "Paused" : "Running";
+	s->shutdown = l.shutdown;
+	s->shutdown_reason = l.shutdown ? (int)l.reason : -1;
+	s->memory_actual = l.memory_actual;
+	s->memory_target = l.memory_target;
+	s->vcpu_target = l.vcpus;
+	s->console = l.console;
+	xo_strlcpy(s->console_tty, l.console_tty, sizeof(s->console_tty));
+	s->vnc_port = l.vnc_port;
+	xo_strlcpy(s->action_request, l.action_request, sizeof(s->action_request));
+	xo_strlcpy(s->accel, l.accel, sizeof(s->accel));
+	s->start_time = l.start_time;
 	return 0;
 }
 
@@ -100,6 +81,8 @@ struct json_object *xo_vm_state_to_json(const struct xo_vm_state *s)
 		xo_json_add_str(o, "action_request", s->action_request);
 	else
 		json_object_object_add(o, "action_request", NULL);
+	if (s->accel[0])
+		xo_json_add_str(o, "accel", s->accel);
 	return o;
 }
 
@@ -120,76 +103,62 @@ void xo_vm_state_print(FILE *f, const struct xo_vm *vm, const struct xo_vm_state
 		fprintf(f, " shutdown=%s", xo_shutdown_reason_name(s->shutdown_reason));
 	if (s->action_request[0])
 		fprintf(f, " action-request=%s", s->action_request);
+	if (s->accel[0])
+		fprintf(f, " accel=%s", s->accel);
 	fputc('\n', f);
 }
 
-static void dev_common(struct xo_backend *b, const struct xo_devpaths *p, struct xo_dev_state *s)
+static void from_live(struct xo_dev_state *s, const struct xo_dev_live *d)
 {
-	char k[256];
-
-	snprintf(k, sizeof(k), "%s/state", p->be);
-	xo_xs_read_buf(b->xs, XBT_NULL, k, s->backend_state, sizeof(s->backend_state));
-	snprintf(k, sizeof(k), "%s/state", p->fe);
-	xo_xs_read_buf(b->xs, XBT_NULL, k, s->frontend_state, sizeof(s->frontend_state));
-	snprintf(k, sizeof(k), "%s/hotplug-status", p->be);
-	xo_xs_read_buf(b->xs, XBT_NULL, k, s->hotplug_status, sizeof(s->hotplug_status));
+	s->plugged = d->plugged;
+	xo_strlcpy(s->backend_state, d->backend_state, sizeof(s->backend_state));
+	xo_strlcpy(s->frontend_state, d->frontend_state, sizeof(s->frontend_state));
+	xo_strlcpy(s->hotplug_status, d->hotplug_status, sizeof(s->hotplug_status));
+	xo_strlcpy(s->params, d->params, sizeof(s->params));
+	xo_strlcpy(s->physical_device, d->physical_device, sizeof(s->physical_device));
+	xo_strlcpy(s->device, d->device, sizeof(s->device));
 }
 
 int xo_vbd_stat(struct xo_backend *b, const struct xo_vm *vm, const struct xo_vbd *v,
 		struct xo_dev_state *s, xo_err *e)
 {
-	struct xo_devpaths p = { 0 };
-	uint32_t d;
-	char k[256];
-	int r;
+	struct xo_vm_live l;
+	struct xo_dev_live d;
 
 	memset(s, 0, sizeof(*s));
-	s->active = xo_device_active(b, vm->uuid, "vbd", v->name);
-	if ((r = xo_vm_find_domain(b, vm->uuid, &d, NULL, e)) <= 0)
-		return r;
-	s->plugged = xo_vbd_plugged(b, d, v);
-	xo_devpaths(&p, vm->uuid, d, "vbd", xo_vbd_devid(v->name));
-	dev_common(b, &p, s);
-	snprintf(k, sizeof(k), "%s/params", p.be);
-	xo_xs_read_buf(b->xs, XBT_NULL, k, s->params, sizeof(s->params));
-	snprintf(k, sizeof(k), "%s/physical-device", p.be);
-	xo_xs_read_buf(b->xs, XBT_NULL, k, s->physical_device, sizeof(s->physical_device));
+	s->active = xo_device_active(vm->uuid, "vbd", v->name);
+	if (xo_be_vm_live(b, vm, &l, e) < 0 || xo_be_vbd_live(b, vm, &l, v, &d, e) < 0)
+		return -1;
+	from_live(s, &d);
 	return 0;
 }
 
 int xo_vif_stat(struct xo_backend *b, const struct xo_vm *vm, const struct xo_vif *v,
 		struct xo_dev_state *s, xo_err *e)
 {
-	struct xo_devpaths p = { 0 };
-	uint32_t d;
-	char k[256], id[16];
-	int r;
+	struct xo_vm_live l;
+	struct xo_dev_live d;
+	char id[16];
 
 	memset(s, 0, sizeof(*s));
 	snprintf(id, sizeof(id), "%d", v->position);
-	s->active = xo_device_active(b, vm->uuid, "vif", id);
-	if ((r = xo_vm_find_domain(b, vm->uuid, &d, NULL, e)) <= 0)
-		return r;
-	s->plugged = xo_vif_plugged(b, d, v);
-	xo_devpaths(&p, vm->uuid, d, "vif", v->position);
-	dev_common(b, &p, s);
-	snprintf(k, sizeof(k), "%s/bridge", p.be);
-	xo_xs_read_buf(b->xs, XBT_NULL, k, s->params, sizeof(s->params));
-	if (s->plugged)
-		snprintf(s->device, sizeof(s->device), "vif%u.%d", d, v->position);
+	s->active = xo_device_active(vm->uuid, "vif", id);
+	if (xo_be_vm_live(b, vm, &l, e) < 0 || xo_be_vif_live(b, vm, &l, v, &d, e) < 0)
+		return -1;
+	from_live(s, &d);
 	return 0;
 }
 
 int xo_pci_stat(struct xo_backend *b, const struct xo_vm *vm, const struct xo_pci *pci,
 		struct xo_dev_state *s, xo_err *e)
 {
-	uint32_t d;
-	int r;
+	struct xo_vm_live l;
+	struct xo_dev_live d;
 
 	memset(s, 0, sizeof(*s));
-	if ((r = xo_vm_find_domain(b, vm->uuid, &d, NULL, e)) <= 0)
-		return r;
-	s->plugged = xo_pci_plugged(b, d, pci);
+	if (xo_be_vm_live(b, vm, &l, e) < 0 || xo_be_pci_live(b, vm, &l, pci, &d, e) < 0)
+		return -1;
+	from_live(s, &d);
 	s->active = s->plugged;
 	xo_strlcpy(s->params, pci->address, sizeof(s->params));
 	return 0;

@@ -1,6 +1,6 @@
 /*
- * stat.h: the runtime state of a VM and its devices, read from the
- * hypervisor and xenstore (xenopsd's VM.stat, VBD.stat, ...).
+ * stat.h: the runtime state of a VM and its devices, from the backend's
+ * live state (xenopsd's VM.stat, VBD.stat, ...).
  *
  * power_state: Halted (no domain), Paused or Running. xenopsd's fourth,
  * Suspended, needs a suspend image, which xo does not make (there is no
@@ -30,6 +30,7 @@ struct xo_vm_state {
 	bool shutdown;
 	int shutdown_reason;
 	char action_request[16];
+	char accel[16];              /* how it runs, when the backend chooses (kvm: kvm, tcg) */
 };
 
 int xo_vm_stat(struct xo_backend *b, const struct xo_vm *vm, struct xo_vm_state *s, xo_err *e);

@@ -10,12 +10,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "backend.h"
 #include "json.h"
 #include "state.h"
 #include "task.h"
 #include "updates.h"
-#include "xs.h"
 
 static const char *const state_names[] = { "pending", "completed", "failed", "cancelled" };
 
@@ -251,7 +249,6 @@ int xo_task_list(struct xo_task **out, size_t *n, xo_err *e)
 int xo_task_destroy(const char *id, xo_err *e)
 {
 	struct xo_task t;
-	char cancel[64];
 	int dfd;
 
 	if (xo_task_load(id, &t, e) < 0)
@@ -260,8 +257,7 @@ int xo_task_destroy(const char *id, xo_err *e)
 		return xo_errf(e, XO_E_POWER_STATE, "task %s is pending: cancel it or wait for it first", id);
 	if ((dfd = tasks_dir(e)) < 0)
 		return -1;
-	snprintf(cancel, sizeof(cancel), "%s.cancel", id);
-	unlinkat(dfd, cancel, 0);
+	xo_cancel_forget(id);
 	if (unlinkat(dfd, id, 0) < 0 && errno != ENOENT)
 		return xo_err_sys(e, errno, "unable to remove task %s", id);
 	xo_updates_emit("task", id);
@@ -271,27 +267,12 @@ int xo_task_destroy(const char *id, xo_err *e)
 int xo_task_cancel(const char *id, xo_err *e)
 {
 	struct xo_task t;
-	struct xo_backend *b;
-	char name[64];
-	int dfd;
 
 	if (xo_task_load(id, &t, e) < 0)
 		return -1;
 	if (t.state != XO_TASK_PENDING)
 		return xo_errf(e, XO_E_POWER_STATE, "task %s is already %s", id, xo_task_state_name(t.state));
-	if ((dfd = tasks_dir(e)) < 0)
-		return -1;
-	snprintf(name, sizeof(name), "%s.cancel", id);
-	if (xo_atomic_write(dfd, name, "", 0, 0, e) < 0)
-		return -1;
-	/* wake a worker blocked in a wait; without a host it will see the file */
-	xo_err ignore;
-	if (xo_backend_open(&b, &ignore) == 0) {
-		char path[64];
-		snprintf(path, sizeof(path), "/xo/tasks/%s/cancel", id);
-		xo_xs_write(b->xs, XBT_NULL, path, "1", &ignore);
-	}
-	return 0;
+	return xo_cancel_request(id, e);
 }
 
 int xo_task_finish(struct xo_task *t, enum xo_task_state s, const xo_err *err, xo_err *e)
@@ -321,24 +302,4 @@ void xo_task_describe(const struct xo_task *t, char *buf, size_t size)
 	else
 		snprintf(buf, size, "%s %s%s%s: %s", xo_task_state_name(t->state), xo_ecls_name(t->err_cls),
 			 t->err_atom[0] ? " at " : "", t->err_atom, t->err_msg);
-}
-
-bool xo_cancel_requested(const struct xo_cancel *c)
-{
-	char name[64];
-	xo_err ignore;
-	int dfd;
-
-	if (!c || !c->task[0] || (dfd = tasks_dir(&ignore)) < 0)
-		return false;
-	snprintf(name, sizeof(name), "%s.cancel", c->task);
-	return faccessat(dfd, name, F_OK, 0) == 0;
-}
-
-bool xo_cancel_xs_path(const struct xo_cancel *c, char *buf, size_t size)
-{
-	if (!c || !c->task[0])
-		return false;
-	snprintf(buf, size, "/xo/tasks/%s/cancel", c->task);
-	return true;
 }

@@ -9,10 +9,8 @@
  * destroy_on_finish (the watcher's check-state tasks: nobody waits for
  * them). Ids are 12 lowercase hex digits.
  *
- * Cancellation: xo_task_cancel() creates tasks/<id>.cancel (the durable
- * request, checked before every micro-op) and writes the dom0-only xenstore
- * key /xo/tasks/<id>/cancel, which every wait of the worker also watches, so
- * a cancel interrupts a wait at once instead of at its timeout.
+ * Cancellation: xo_task_cancel() checks that the task is pending and makes
+ * the request (cancel.h); the request goes with the task's record.
  *
  * Progress records are written atomically but not fsynced (a crash makes
  * the task failed anyway); creation and the final state are fsynced.
@@ -24,12 +22,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "cancel.h"
 #include "err.h"
 #include "util.h"
 
 enum xo_task_state { XO_TASK_PENDING, XO_TASK_COMPLETED, XO_TASK_FAILED, XO_TASK_CANCELLED };
 
-#define XO_TASK_ID_LEN 12
 #define XO_TASK_TIMINGS_MAX 48
 
 /* one micro-op the worker ran and its wall time (xo-task-stat --json: "timings") */
@@ -79,12 +77,5 @@ struct json_object *xo_task_to_json(const struct xo_task *t);
 void xo_task_add_timing(struct xo_task *t, const char *atom, double ms);
 /* "failed: <class>: <message>" etc, for one-line output */
 void xo_task_describe(const struct xo_task *t, char *buf, size_t size);
-
-struct xo_cancel {
-	char task[XO_TASK_ID_LEN + 1];   /* "" = not cancellable */
-};
-bool xo_cancel_requested(const struct xo_cancel *c);
-/* the xenstore key a cancel writes; false when not cancellable */
-bool xo_cancel_xs_path(const struct xo_cancel *c, char *buf, size_t size);
 
 #endif

@@ -6,16 +6,14 @@
  *
  *   - on start, for every VM (a toolstack restart: a VM caught mid-start is
  *     shut down, a healthy one left alone);
- *   - @releaseDomain: a managed domain shut down (the guest powered off,
- *     rebooted, crashed) or went away;
- *   - @introduceDomain: new domains get per-domain watches: control,
- *     memory/target, data, console, action-request, qemu-pid-signal, and the
- *     backends of their vbds and vifs; an event on one of those queues a
- *     check-state, unless the domain is still being started (action-request
- *     present and the domain running): that start is in charge.
+ *   - whenever the backend's events name a VM (backend.h): on the Xen family
+ *     a domain that shut down (the guest powered off, rebooted, crashed) or
+ *     went away, an event under one of its watched xenstore paths (unless it
+ *     is still being started: that start is in charge), its device model's
+ *     exit (xf-watch.c); on kvm qemu's events.
  *
- * It never polls: it sleeps in xs_read_watch's fd. One per state directory
- * (flock on watchd.lock).
+ * It never polls: it sleeps on the backend's event descriptor. One per state
+ * directory (flock on watchd.lock).
  */
 #ifndef XO_WATCH_H
 #define XO_WATCH_H

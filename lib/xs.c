@@ -14,7 +14,7 @@
 #include <unistd.h>
 #include <xen/io/xs_wire.h>
 
-#include "task.h"
+#include "wait.h"
 #include "util.h"
 #include "xs.h"
 
@@ -561,70 +561,61 @@ int xo_xs_transaction(struct xs_handle *xs,
 
 static unsigned long wait_counter;
 
+struct xs_wait_arg {
+	struct xs_handle *xs;
+	const struct xo_xs_wait *w;
+};
+
+static int xs_cond(void *arg, xo_err *e)
+{
+	struct xs_wait_arg *a = arg;
+	return a->w->cond(a->xs, a->w->arg, e);
+}
+
+static void xs_drain(void *arg, int fd)
+{
+	struct xs_wait_arg *a = arg;
+	char **ev;
+
+	/* events of earlier waits on this handle are simply dropped */
+	if (fd == xs_fileno(a->xs))
+		while ((ev = xs_check_watch(a->xs)) != NULL)
+			free(ev);
+}
+
 int xo_xs_wait(struct xs_handle *xs, const struct xo_xs_wait *w, xo_err *e)
 {
-	char token[64], cancel_path[128] = "";
-	const char *paths[10];
-	int n = 0, r = -1;
-	uint64_t deadline = w->timeout_ms >= 0 ? xo_now_ms() + (uint64_t)w->timeout_ms : 0;
+	char token[64];
+	int n = 0, r;
 
 	/* most conditions already hold: no watch round trips then */
-	if (!(w->cancel && xo_cancel_requested(w->cancel))) {
+	if (!xo_cancel_requested(w->cancel)) {
 		int c = w->cond(xs, w->arg, e);
 		if (c != 0)
 			return c > 0 ? 0 : -1;
 	}
 	snprintf(token, sizeof(token), "xo-wait-%d-%lu", (int)getpid(), ++wait_counter);
-	for (int i = 0; i < 8 && w->paths[i]; i++)
-		paths[n++] = w->paths[i];
-	if (w->cancel && xo_cancel_xs_path(w->cancel, cancel_path, sizeof(cancel_path)))
-		paths[n++] = cancel_path;
-	for (int i = 0; i < n; i++) {
-		if (!xs_watch(xs, paths[i], token)) {
-			xo_err_sys(e, errno, "xenstore watch '%s'", paths[i]);
-			for (int j = 0; j < i; j++)
-				xs_unwatch(xs, paths[j], token);
+	for (; n < 8 && w->paths[n]; n++) {
+		if (!xs_watch(xs, w->paths[n], token)) {
+			xo_err_sys(e, errno, "xenstore watch '%s'", w->paths[n]);
+			for (int j = 0; j < n; j++)
+				xs_unwatch(xs, w->paths[j], token);
 			return -1;
 		}
 	}
-	int fd = xs_fileno(xs);
-	for (;;) {
-		if (w->cancel && xo_cancel_requested(w->cancel)) {
-			xo_errf(e, XO_E_CANCELLED, "cancelled while waiting for %s",
-				w->what ? w->what : "xenstore");
-			break;
-		}
-		int c = w->cond(xs, w->arg, e);
-		if (c != 0) {
-			r = c > 0 ? 0 : -1;
-			break;
-		}
-		int wait = -1;
-		if (w->timeout_ms >= 0) {
-			uint64_t now = xo_now_ms();
-			if (now >= deadline) {
-				xo_errf(e, w->timeout_cls ? w->timeout_cls : XO_E_DEVICE_TIMEOUT,
-					"timed out after %d ms waiting for %s", w->timeout_ms,
-					w->what ? w->what : "xenstore");
-				break;
-			}
-			wait = (int)(deadline - now);
-		}
-		struct pollfd pfd[2] = { { .fd = fd, .events = POLLIN },
-					 { .fd = w->extra_fd, .events = POLLIN } };
-		int np = w->extra_fd >= 0 ? 2 : 1;
-		if (poll(pfd, (nfds_t)np, wait) < 0 && errno != EINTR) {
-			xo_err_sys(e, errno, "poll");
-			break;
-		}
-		if (pfd[0].revents) {
-			char **ev;
-			/* drain: events of earlier waits on this handle are simply dropped */
-			while ((ev = xs_check_watch(xs)) != NULL)
-				free(ev);
-		}
-	}
+	struct xs_wait_arg a = { xs, w };
+	struct xo_wait ww = XO_WAIT_INIT;
+	ww.cond = xs_cond;
+	ww.arg = &a;
+	ww.fds[0] = xs_fileno(xs);
+	ww.fds[1] = w->extra_fd;
+	ww.drain = xs_drain;
+	ww.timeout_ms = w->timeout_ms;
+	ww.timeout_cls = w->timeout_cls ? w->timeout_cls : XO_E_DEVICE_TIMEOUT;
+	ww.what = w->what ? w->what : "xenstore";
+	ww.cancel = w->cancel;
+	r = xo_wait(&ww, e);
 	for (int i = 0; i < n; i++)
-		xs_unwatch(xs, paths[i], token);
+		xs_unwatch(xs, w->paths[i], token);
 	return r;
 }

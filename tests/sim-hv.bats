@@ -29,9 +29,6 @@ teardown() { sim_teardown; }
 	run "$SB" unpause "$d"
 	assert_failure 1
 	assert_output --partial "domain $d is not built (domain_not_built)"
-	"$SB" maxmem "$d" 262144
-	run "$SB" info "$d"
-	assert_output --partial "max_memory_kib=262144"
 }
 
 @test "build takes memory from the host and returns the store and console rings" {

@@ -22,10 +22,10 @@
 #include <unistd.h>
 #include <xenstore.h>
 
-#include "backend.h"
+#include "xf.h"
 #include "util.h"
 
-static struct xo_backend B;
+static struct xf B;
 static struct xs_handle *h;
 static char statedir[256];
 
@@ -63,14 +63,14 @@ static void populate(uint32_t from, uint32_t to)
 	xo_err e;
 
 	for (uint32_t i = from; i <= to; i++) {
-		struct xo_domain_create_args a = { .type = XO_VM_PV, .max_vcpus = 1,
+		struct xf_create_args a = { .type = XO_VM_PV, .max_vcpus = 1,
 						   .max_memory_kib = 65536 };
 		uint32_t d;
 		xs_transaction_t t;
 		struct xs_permissions ro[2] = { { 0, XS_PERM_NONE }, { 0, XS_PERM_READ } };
 
 		xo_random_bytes(a.uuid, 16);
-		if (B.ops->domain_create(&B, &a, &d, &e) < 0) {
+		if (B.hv->domain_create(&B, &a, &d, &e) < 0) {
 			fprintf(stderr, "sim-xenstore: create: %s\n", e.msg);
 			exit(111);
 		}
@@ -217,7 +217,7 @@ int main(void)
 	path = xasprintf("%s/../bin:%s", xo_self_dir(), getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
 	setenv("PATH", path, 1);
 	free(path);
-	if (xo_backend_sim_open(&B, &e) < 0) {
+	if ((B.hv = &xf_hv_sim, B.hv->open(&B, &e)) < 0) {
 		fprintf(stderr, "sim-xenstore: %s\n", e.msg);
 		return 111;
 	}
@@ -250,7 +250,7 @@ int main(void)
 	printf("sim xenstore write round trip, %u domains: p50 %.1f us, p99 %.1f us, %.2fx of 10 domains   "
 	       "(target: no growth)\n", domains, w.p50, w.p99, w.p50 / w10.p50);
 
-	B.ops->close(&B);
+	B.hv->close(&B);
 	xs_close(B.xs);
 	run((const char *const[]){ "xo-simd", "stop", NULL });
 	run((const char *const[]){ "rm", "-rf", tmpl, NULL });

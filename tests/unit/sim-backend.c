@@ -1,5 +1,5 @@
 /*
- * sim-backend: drive lib/backend-sim.c (and the xenstore layout a toolstack
+ * sim-backend: drive lib/hv-sim.c (and the xenstore layout a toolstack
  * writes) from tests/sim-*.bats. Run without arguments (as the unit test
  * runner does) it only says it is a helper.
  *
@@ -10,7 +10,6 @@
  *   sim-backend pause|unpause|destroy DOMID
  *   sim-backend shutdown DOMID REASON
  *   sim-backend info DOMID | list | host
- *   sim-backend maxmem DOMID KIB
  *   sim-backend dm-start|dm-stop DOMID
  *   sim-backend pci-assign|pci-deassign DOMID BDF
  *   sim-backend vbd DOMID DEVID PARAMS [SCRIPT]   frontend + backend, one
@@ -31,10 +30,10 @@
 #include <unistd.h>
 #include <xenstore.h>
 
-#include "backend.h"
+#include "xf.h"
 #include "util.h"
 
-static struct xo_backend B;
+static struct xf B;
 
 static void die(const xo_err *e)
 {
@@ -88,7 +87,7 @@ static void commit(xs_transaction_t t)
 	}
 }
 
-static void print_info(const struct xo_dominfo *d)
+static void print_info(const struct xf_dominfo *d)
 {
 	char uuid[XO_UUID_LEN + 1];
 
@@ -101,7 +100,7 @@ static void print_info(const struct xo_dominfo *d)
 
 static uint32_t create(bool hvm, uint64_t max_kib)
 {
-	struct xo_domain_create_args a = { .type = hvm ? XO_VM_HVM : XO_VM_PV, .max_vcpus = 2,
+	struct xf_create_args a = { .type = hvm ? XO_VM_HVM : XO_VM_PV, .max_vcpus = 2,
 					   .max_memory_kib = max_kib };
 	uint32_t domid;
 	xo_err e;
@@ -109,21 +108,21 @@ static uint32_t create(bool hvm, uint64_t max_kib)
 
 	xo_uuid_generate(uuid);
 	xo_uuid_parse(uuid, a.uuid);
-	if (B.ops->domain_create(&B, &a, &domid, &e) < 0)
+	if (B.hv->domain_create(&B, &a, &domid, &e) < 0)
 		die(&e);
 	return domid;
 }
 
 static void build(uint32_t domid, uint64_t kib, const char *kernel, bool hvm,
-		  struct xo_build_result *r)
+		  struct xf_build_result *r)
 {
-	struct xo_domain_build_args a = { .type = hvm ? XO_VM_HVM : XO_VM_PV, .kernel = kernel,
+	struct xf_build_args a = { .type = hvm ? XO_VM_HVM : XO_VM_PV, .kernel = kernel,
 					  .cmdline = "console=hvc0 root=/dev/xvda",
 					  .memory_max_kib = kib, .memory_target_kib = kib, .vcpus = 1,
 					  .max_vcpus = 2 };
 	xo_err e;
 
-	if (B.ops->domain_build(&B, domid, &a, r, &e) < 0)
+	if (B.hv->domain_build(&B, domid, &a, r, &e) < 0)
 		die(&e);
 }
 
@@ -233,8 +232,8 @@ static int wait_for(const char *path, const char *value, int seconds)
 
 int main(int argc, char **argv)
 {
-	struct xo_build_result br;
-	struct xo_dominfo info;
+	struct xf_build_result br;
+	struct xf_dominfo info;
 	struct xo_hostinfo host;
 	const char *cmd;
 	xo_err e;
@@ -254,7 +253,7 @@ int main(int argc, char **argv)
 		argv++;
 		argc--;
 	}
-	if (xo_backend_sim_open(&B, &e) < 0)
+	if ((B.hv = &xf_hv_sim, B.hv->open(&B, &e)) < 0)
 		die(&e);
 
 	if (!strcmp(cmd, "create")) {
@@ -275,50 +274,47 @@ int main(int argc, char **argv)
 		}
 		printf("%u\n", d);
 	} else if (!strcmp(cmd, "pause") && argc == 1) {
-		if (B.ops->domain_pause(&B, num(argv[0]), &e) < 0)
+		if (B.hv->domain_pause(&B, num(argv[0]), &e) < 0)
 			die(&e);
 	} else if (!strcmp(cmd, "unpause") && argc == 1) {
-		if (B.ops->domain_unpause(&B, num(argv[0]), &e) < 0)
+		if (B.hv->domain_unpause(&B, num(argv[0]), &e) < 0)
 			die(&e);
 	} else if (!strcmp(cmd, "destroy") && argc == 1) {
-		if (B.ops->domain_destroy(&B, num(argv[0]), &e) < 0)
+		if (B.hv->domain_destroy(&B, num(argv[0]), &e) < 0)
 			die(&e);
 	} else if (!strcmp(cmd, "shutdown") && argc == 2) {
-		if (B.ops->domain_shutdown(&B, num(argv[0]), num(argv[1]), &e) < 0)
+		if (B.hv->domain_shutdown(&B, num(argv[0]), num(argv[1]), &e) < 0)
 			die(&e);
 	} else if (!strcmp(cmd, "info") && argc == 1) {
-		if (B.ops->domain_info(&B, num(argv[0]), &info, &e) < 0)
+		if (B.hv->domain_info(&B, num(argv[0]), &info, &e) < 0)
 			die(&e);
 		print_info(&info);
 	} else if (!strcmp(cmd, "list")) {
-		struct xo_dominfo *l;
+		struct xf_dominfo *l;
 		size_t n;
-		if (B.ops->domain_list(&B, &l, &n, &e) < 0)
+		if (B.hv->domain_list(&B, &l, &n, &e) < 0)
 			die(&e);
 		for (size_t i = 0; i < n; i++)
 			print_info(&l[i]);
 		free(l);
 	} else if (!strcmp(cmd, "host")) {
-		if (B.ops->host_info(&B, &host, &e) < 0)
+		if (B.hv->host_info(&B, &host, &e) < 0)
 			die(&e);
 		printf("total_kib=%llu free_kib=%llu cpus=%u\n", (unsigned long long)host.total_kib,
 		       (unsigned long long)host.free_kib, host.nr_cpus);
-	} else if (!strcmp(cmd, "maxmem") && argc == 2) {
-		if (B.ops->domain_set_maxmem(&B, num(argv[0]), num(argv[1]), &e) < 0)
-			die(&e);
 	} else if (!strcmp(cmd, "dm-start") && argc == 1) {
-		struct xo_dm_args a = { .type = XO_VM_HVM, .name = "test vm", .uuid = NULL };
-		if (B.ops->dm_start(&B, num(argv[0]), &a, &pid, &e) < 0)
+		struct xf_dm_args a = { .type = XO_VM_HVM, .name = "test vm", .uuid = NULL };
+		if (B.hv->dm_start(&B, num(argv[0]), &a, &pid, &e) < 0)
 			die(&e);
 		printf("%d\n", pid);
 	} else if (!strcmp(cmd, "dm-stop") && argc == 1) {
-		if (B.ops->dm_stop(&B, num(argv[0]), &e) < 0)
+		if (B.hv->dm_stop(&B, num(argv[0]), &e) < 0)
 			die(&e);
 	} else if (!strcmp(cmd, "pci-assign") && argc == 2) {
-		if (B.ops->pci_assign(&B, num(argv[0]), argv[1], &e) < 0)
+		if (B.hv->pci_assign(&B, num(argv[0]), argv[1], &e) < 0)
 			die(&e);
 	} else if (!strcmp(cmd, "pci-deassign") && argc == 2) {
-		if (B.ops->pci_deassign(&B, num(argv[0]), argv[1], &e) < 0)
+		if (B.hv->pci_deassign(&B, num(argv[0]), argv[1], &e) < 0)
 			die(&e);
 	} else if (!strcmp(cmd, "vbd") && (argc == 3 || argc == 4)) {
 		device("vbd", num(argv[0]), argv[1], argv[2], argc == 4 ? argv[3] : NULL);
@@ -344,7 +340,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sim-backend: fatal: usage: see tests/unit/sim-backend.c\n");
 		return 100;
 	}
-	B.ops->close(&B);
+	B.hv->close(&B);
 	xs_close(B.xs);
 	return 0;
 }

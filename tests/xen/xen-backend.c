@@ -31,7 +31,7 @@
 #include <string.h>
 #include <xenstore.h>
 
-#include "backend.h"
+#include "xf.h"
 #include "cli.h"
 #include "util.h"
 
@@ -50,17 +50,25 @@ static const struct xo_opt opts[] = {
 	{ 0, NULL, NULL, NULL },
 };
 
-static struct xo_backend *be;
+static struct xf *be;
 static xo_err err;
 
 /*
- * The backend XO_BACKEND names (xen by default), through xo_backend_open()
- * and the checked xo_dom_* wrappers, as the programs use it. The suite runs
- * it with XO_BACKEND=xen; under XO_BACKEND=sim it drives the simulator.
+ * The Xen family's hypervisor calls for the backend XO_BACKEND names (xen by
+ * default, or sim), through the checked xf_dom_* wrappers, as the programs
+ * use them. The suite runs it with XO_BACKEND=xen; under XO_BACKEND=sim it
+ * drives the simulator.
  */
 static int open_backend(void)
 {
-	return xo_backend_open(&be, &err);
+	struct xo_backend *b;
+
+	if (strcmp(xo_backend_name(), "xen") != 0 && strcmp(xo_backend_name(), "sim") != 0)
+		return xo_errf(&err, XO_E_USAGE, "xen-backend drives the xen and sim backends only");
+	if (xo_backend_open(&b, &err) < 0)
+		return -1;
+	be = XF(b);
+	return 0;
 }
 
 static void die_on(int r)
@@ -103,7 +111,7 @@ static bool xs_mkdir_perm(xs_transaction_t t, const char *path, uint32_t owner, 
 
 /* the domain's xenstore layout, libxl's (libxl__domain_make + build_post + console) */
 static int write_layout(uint32_t domid, const char *name, const char *uuid, enum xo_vm_type type,
-			uint64_t mem_kib, unsigned vcpus, const struct xo_build_result *r)
+			uint64_t mem_kib, unsigned vcpus, const struct xf_build_result *r)
 {
 	static const char *const rw_dirs[] = { "device", "control", "data", "drivers", "feature",
 					       "attr", "error", "device/suspend/event-channel" };
@@ -177,9 +185,9 @@ static int cmd_start(const char *name, const char *type_s, const char *kernel, c
 		     const char *cmdline, unsigned mem_mib, unsigned vcpus, bool paused, bool times,
 		     bool iommu)
 {
-	struct xo_domain_create_args ca;
-	struct xo_domain_build_args ba;
-	struct xo_build_result r;
+	struct xf_create_args ca;
+	struct xf_build_args ba;
+	struct xf_build_result r;
 	enum xo_vm_type type;
 	char uuid[XO_UUID_LEN + 1];
 	uint32_t domid;
@@ -213,7 +221,7 @@ static int cmd_start(const char *name, const char *type_s, const char *kernel, c
 	ca.max_vcpus = vcpus;
 	ca.max_memory_kib = (uint64_t)mem_mib * 1024;
 	t0 = xo_now_ns();
-	die_on(xo_dom_create(be, &ca, &domid, &err));
+	die_on(xf_dom_create(be, &ca, &domid, &err));
 	t_create = ms_since(t0);
 
 	memset(&ba, 0, sizeof(ba));
@@ -224,9 +232,9 @@ static int cmd_start(const char *name, const char *type_s, const char *kernel, c
 	ba.memory_max_kib = ba.memory_target_kib = (uint64_t)mem_mib * 1024;
 	ba.vcpus = ba.max_vcpus = vcpus;
 	t0 = xo_now_ns();
-	if (xo_dom_build(be, domid, &ba, &r, &err) < 0) {
+	if (xf_dom_build(be, domid, &ba, &r, &err) < 0) {
 		xo_err e2;
-		xo_dom_destroy(be, domid, &e2);
+		xf_dom_destroy(be, domid, &e2);
 		return xo_err_report(&err);
 	}
 	t_build = ms_since(t0);
@@ -236,13 +244,13 @@ static int cmd_start(const char *name, const char *type_s, const char *kernel, c
 	    (!xs_introduce_domain(be->xs, domid, r.store_mfn, r.store_port) &&
 	     xo_err_sys(&err, errno, "xs_introduce_domain %u", domid) < 0)) {
 		xo_err e2;
-		xo_dom_destroy(be, domid, &e2);
+		xf_dom_destroy(be, domid, &e2);
 		return xo_err_report(&err);
 	}
 	t_xs = ms_since(t0);
 	if (!paused) {
 		t0 = xo_now_ns();
-		die_on(xo_dom_unpause(be, domid, &err));
+		die_on(xf_dom_unpause(be, domid, &err));
 		t_unpause = ms_since(t0);
 	}
 	if (times)
@@ -254,7 +262,7 @@ static int cmd_start(const char *name, const char *type_s, const char *kernel, c
 	return 0;
 }
 
-static void print_info(const struct xo_dominfo *d)
+static void print_info(const struct xf_dominfo *d)
 {
 	char uuid[XO_UUID_LEN + 1];
 	xo_uuid_format(d->handle, uuid);
@@ -268,8 +276,8 @@ static void print_info(const struct xo_dominfo *d)
  * Wait (xenstore watch on @releaseDomain, which xenstored fires when a
  * domain shuts down or dies) until `done` says so or the timeout passes.
  */
-static int wait_domain(uint32_t domid, bool (*done)(const struct xo_dominfo *, bool gone),
-		       unsigned timeout_s, struct xo_dominfo *last)
+static int wait_domain(uint32_t domid, bool (*done)(const struct xf_dominfo *, bool gone),
+		       unsigned timeout_s, struct xf_dominfo *last)
 {
 	struct xs_handle *w = xs_open(0);
 	uint64_t deadline = xo_now_ms() + (uint64_t)timeout_s * 1000;
@@ -277,10 +285,10 @@ static int wait_domain(uint32_t domid, bool (*done)(const struct xo_dominfo *, b
 	if (!w || !xs_watch(w, "@releaseDomain", "xo-wait"))
 		return xo_err_sys(&err, errno, "watching @releaseDomain");
 	for (;;) {
-		struct xo_dominfo d;
+		struct xf_dominfo d;
 		bool gone = false;
 		xo_err e2;
-		if (xo_dom_info(be, domid, &d, &e2) < 0) {
+		if (xf_dom_info(be, domid, &d, &e2) < 0) {
 			if (e2.cls != XO_E_NOT_FOUND) {
 				err = e2;
 				xs_close(w);
@@ -309,12 +317,12 @@ static int wait_domain(uint32_t domid, bool (*done)(const struct xo_dominfo *, b
 	}
 }
 
-static bool is_shutdown(const struct xo_dominfo *d, bool gone)
+static bool is_shutdown(const struct xf_dominfo *d, bool gone)
 {
 	return gone || d->shutdown;
 }
 
-static bool is_gone(const struct xo_dominfo *d, bool gone)
+static bool is_gone(const struct xf_dominfo *d, bool gone)
 {
 	(void)d;
 	return gone;
@@ -322,7 +330,7 @@ static bool is_gone(const struct xo_dominfo *d, bool gone)
 
 static int cmd_request(uint32_t domid, const char *what, unsigned timeout_s)
 {
-	struct xo_dominfo d;
+	struct xf_dominfo d;
 	char path[64];
 	int r;
 
@@ -348,11 +356,11 @@ static int cmd_destroy(uint32_t domid)
 	unsigned len;
 
 	/* a domain without a device model: nothing to stop (the simulator says not found) */
-	if (be->ops->dm_stop(be, domid, &err) < 0 && err.cls != XO_E_NOT_FOUND)
+	if (be->hv->dm_stop(be, domid, &err) < 0 && err.cls != XO_E_NOT_FOUND)
 		die_on(-1);
 	snprintf(path, sizeof(path), "/local/domain/%u/vm", domid);
 	vm = xs_read(be->xs, XBT_NULL, path, &len);
-	die_on(xo_dom_destroy(be, domid, &err));
+	die_on(xf_dom_destroy(be, domid, &err));
 	die_on(wait_domain(domid, is_gone, 60, NULL));
 	snprintf(path, sizeof(path), "/local/domain/%u", domid);
 	xs_rm(be->xs, XBT_NULL, path);
@@ -403,7 +411,7 @@ int main(int argc, char **argv)
 
 	if (strcmp(cmd, "host") == 0) {
 		struct xo_hostinfo h;
-		die_on(xo_host_info(be, &h, &err));
+		die_on(be->hv->host_info(be, &h, &err));
 		printf("total_kib=%" PRIu64 " free_kib=%" PRIu64 " nr_cpus=%u\n", h.total_kib,
 		       h.free_kib, h.nr_cpus);
 		return 0;
@@ -411,9 +419,9 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "start") == 0)
 		return cmd_start(name, type, kernel, ramdisk, cmdline, mem, vcpus, paused, times, iommu);
 	if (strcmp(cmd, "list") == 0) {
-		struct xo_dominfo *l;
+		struct xf_dominfo *l;
 		size_t n;
-		die_on(xo_dom_list(be, &l, &n, &err));
+		die_on(xf_dom_list(be, &l, &n, &err));
 		for (size_t i = 0; i < n; i++)
 			print_info(&l[i]);
 		free(l);
@@ -423,24 +431,24 @@ int main(int argc, char **argv)
 		xo_cli_usage_error(&cli, "%s needs a domid", cmd);
 	uint32_t domid = domid_arg(cli.argv[1]);
 	if (strcmp(cmd, "info") == 0) {
-		struct xo_dominfo d;
-		die_on(xo_dom_info(be, domid, &d, &err));
+		struct xf_dominfo d;
+		die_on(xf_dom_info(be, domid, &d, &err));
 		print_info(&d);
 	} else if (strcmp(cmd, "pause") == 0) {
-		die_on(xo_dom_pause(be, domid, &err));
+		die_on(xf_dom_pause(be, domid, &err));
 	} else if (strcmp(cmd, "unpause") == 0) {
-		die_on(xo_dom_unpause(be, domid, &err));
+		die_on(xf_dom_unpause(be, domid, &err));
 	} else if (strcmp(cmd, "shutdown") == 0 && cli.argc == 3) {
 		unsigned reason;
 		if (xo_parse_uint(cli.argv[2], 255, &reason) < 0)
 			xo_cli_usage_error(&cli, "invalid reason '%s'", cli.argv[2]);
-		die_on(xo_dom_shutdown(be, domid, reason, &err));
+		die_on(xf_dom_shutdown(be, domid, reason, &err));
 	} else if (strcmp(cmd, "request") == 0 && cli.argc == 3) {
 		return cmd_request(domid, cli.argv[2], timeout);
 	} else if (strcmp(cmd, "destroy") == 0) {
 		return cmd_destroy(domid);
 	} else if (strcmp(cmd, "dm-start") == 0) {
-		struct xo_dm_args a;
+		struct xf_dm_args a;
 		int pid;
 		memset(&a, 0, sizeof(a));
 		if (!type || !name)
@@ -450,14 +458,14 @@ int main(int argc, char **argv)
 		a.name = name;
 		a.memory_kib = (uint64_t)mem * 1024;
 		a.vcpus = a.max_vcpus = vcpus;
-		die_on(be->ops->dm_start(be, domid, &a, &pid, &err));
+		die_on(be->hv->dm_start(be, domid, &a, &pid, &err));
 		printf("%d\n", pid);
 	} else if (strcmp(cmd, "dm-stop") == 0) {
-		die_on(be->ops->dm_stop(be, domid, &err));
+		die_on(be->hv->dm_stop(be, domid, &err));
 	} else if (strcmp(cmd, "pci-assign") == 0 && cli.argc == 3) {
-		die_on(be->ops->pci_assign(be, domid, cli.argv[2], &err));
+		die_on(be->hv->pci_assign(be, domid, cli.argv[2], &err));
 	} else if (strcmp(cmd, "pci-deassign") == 0 && cli.argc == 3) {
-		die_on(be->ops->pci_deassign(be, domid, cli.argv[2], &err));
+		die_on(be->hv->pci_deassign(be, domid, cli.argv[2], &err));
 	} else {
 		xo_cli_usage_error(&cli, "unknown command '%s' or wrong operands", cmd);
 	}

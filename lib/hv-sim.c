@@ -1,11 +1,11 @@
 /*
- * backend-sim.c: the sim backend: xo's hypervisor calls go to xo-simd.
+ * hv-sim.c: the sim backend's hypervisor calls, which go to xo-simd (see xf.h).
  *
  * Opening: connect to $XO_STATE_DIR/sim/hv.sock; if nothing accepts, run
  * "xo-simd start" (the sibling of the running program, else from PATH),
  * which returns once the simulator's sockets accept connections, and
  * connect again. Then XENSTORED_PATH is set to the simulator's
- * xenstored.sock and libxenstore opened with xs_open(), so b->xs and every
+ * xenstored.sock and libxenstore opened with xs_open(), so x->xs and every
  * child process (hotplug scripts, xenstore-* tools) talk to the simulated
  * xenstored.
  *
@@ -27,9 +27,9 @@
 #include <unistd.h>
 #include <xenstore.h>
 
-#include "backend.h"
 #include "state.h"
 #include "util.h"
+#include "xf.h"
 
 struct simpriv {
 	int fd;
@@ -102,9 +102,9 @@ static int start_simd(xo_err *e)
 }
 
 /* one request, one reply (extra record lines appended after newlines) */
-static int call(struct xo_backend *b, const char *req, struct xo_buf *reply, xo_err *e)
+static int call(struct xf *x, const char *req, struct xo_buf *reply, xo_err *e)
 {
-	struct simpriv *p = b->priv;
+	struct simpriv *p = x->hv_priv;
 	unsigned long count = 0;
 	bool first = true;
 	const char *c;
@@ -185,9 +185,9 @@ static int field_u64(const char *rec, const char *key, uint64_t *out, xo_err *e)
 	return 0;
 }
 
-static int simple(struct xo_backend *b, xo_err *e, const char *fmt, ...)
+static int simple(struct xf *x, xo_err *e, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-static int simple(struct xo_backend *b, xo_err *e, const char *fmt, ...)
+static int simple(struct xf *x, xo_err *e, const char *fmt, ...)
 {
 	struct xo_buf reply = XO_BUF_INIT;
 	char req[512];
@@ -197,25 +197,25 @@ static int simple(struct xo_backend *b, xo_err *e, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(req, sizeof(req), fmt, ap);
 	va_end(ap);
-	r = call(b, req, &reply, e);
+	r = call(x, req, &reply, e);
 	xo_buf_free(&reply);
 	return r;
 }
 
 /* ---- the operations ----------------------------------------------------------------------- */
 
-static void sim_close(struct xo_backend *b)
+static void sim_close(struct xf *x)
 {
-	struct simpriv *p = b->priv;
+	struct simpriv *p = x->hv_priv;
 
 	if (p) {
 		close(p->fd);
 		free(p);
-		b->priv = NULL;
+		x->hv_priv = NULL;
 	}
 }
 
-static int sim_domain_create(struct xo_backend *b, const struct xo_domain_create_args *a,
+static int sim_domain_create(struct xf *x, const struct xf_create_args *a,
 			     uint32_t *domid, xo_err *e)
 {
 	struct xo_buf reply = XO_BUF_INIT;
@@ -229,15 +229,15 @@ static int sim_domain_create(struct xo_backend *b, const struct xo_domain_create
 		 uuid, a->type != XO_VM_PV, a->hap, a->iommu, a->max_vcpus,
 		 (unsigned long long)a->max_memory_kib, a->max_grant_frames ? a->max_grant_frames : 64,
 		 a->max_maptrack_frames ? a->max_maptrack_frames : 1024);
-	r = call(b, req, &reply, e);
+	r = call(x, req, &reply, e);
 	if (r == 0 && (r = field_u64(reply.s, "domid", &id, e)) == 0)
 		*domid = (uint32_t)id;
 	xo_buf_free(&reply);
 	return r;
 }
 
-static int sim_domain_build(struct xo_backend *b, uint32_t domid,
-			    const struct xo_domain_build_args *a, struct xo_build_result *out,
+static int sim_domain_build(struct xf *x, uint32_t domid,
+			    const struct xf_build_args *a, struct xf_build_result *out,
 			    xo_err *e)
 {
 	struct xo_buf req = XO_BUF_INIT, reply = XO_BUF_INIT;
@@ -261,7 +261,7 @@ static int sim_domain_build(struct xo_backend *b, uint32_t domid,
 		xo_buf_puts(&req, " cmdline=");
 		enc(&req, a->cmdline);
 	}
-	r = call(b, req.s, &reply, e);
+	r = call(x, req.s, &reply, e);
 	if (r == 0 && (field_u64(reply.s, "store_port", &v[0], e) < 0 ||
 		       field_u64(reply.s, "console_port", &v[1], e) < 0 ||
 		       field_u64(reply.s, "store_mfn", &v[2], e) < 0 ||
@@ -278,27 +278,27 @@ static int sim_domain_build(struct xo_backend *b, uint32_t domid,
 	return r;
 }
 
-static int sim_domain_pause(struct xo_backend *b, uint32_t domid, xo_err *e)
+static int sim_domain_pause(struct xf *x, uint32_t domid, xo_err *e)
 {
-	return simple(b, e, "pause domid=%u", domid);
+	return simple(x, e, "pause domid=%u", domid);
 }
 
-static int sim_domain_unpause(struct xo_backend *b, uint32_t domid, xo_err *e)
+static int sim_domain_unpause(struct xf *x, uint32_t domid, xo_err *e)
 {
-	return simple(b, e, "unpause domid=%u", domid);
+	return simple(x, e, "unpause domid=%u", domid);
 }
 
-static int sim_domain_shutdown(struct xo_backend *b, uint32_t domid, unsigned reason, xo_err *e)
+static int sim_domain_shutdown(struct xf *x, uint32_t domid, unsigned reason, xo_err *e)
 {
-	return simple(b, e, "shutdown domid=%u reason=%u", domid, reason);
+	return simple(x, e, "shutdown domid=%u reason=%u", domid, reason);
 }
 
-static int sim_domain_destroy(struct xo_backend *b, uint32_t domid, xo_err *e)
+static int sim_domain_destroy(struct xf *x, uint32_t domid, xo_err *e)
 {
-	return simple(b, e, "destroy domid=%u", domid);
+	return simple(x, e, "destroy domid=%u", domid);
 }
 
-static int parse_info(const char *rec, struct xo_dominfo *d, xo_err *e)
+static int parse_info(const char *rec, struct xf_dominfo *d, xo_err *e)
 {
 	uint64_t v[13];
 	static const char *const keys[] = { "domid", "hvm", "built", "paused", "running", "shutdown",
@@ -327,7 +327,7 @@ static int parse_info(const char *rec, struct xo_dominfo *d, xo_err *e)
 	return 0;
 }
 
-static int sim_domain_info(struct xo_backend *b, uint32_t domid, struct xo_dominfo *out,
+static int sim_domain_info(struct xf *x, uint32_t domid, struct xf_dominfo *out,
 			   xo_err *e)
 {
 	struct xo_buf reply = XO_BUF_INIT;
@@ -335,21 +335,21 @@ static int sim_domain_info(struct xo_backend *b, uint32_t domid, struct xo_domin
 	int r;
 
 	snprintf(req, sizeof(req), "info domid=%u", domid);
-	r = call(b, req, &reply, e);
+	r = call(x, req, &reply, e);
 	if (r == 0)
 		r = parse_info(reply.s + 3, out, e);
 	xo_buf_free(&reply);
 	return r;
 }
 
-static int sim_domain_list(struct xo_backend *b, struct xo_dominfo **out, size_t *n, xo_err *e)
+static int sim_domain_list(struct xf *x, struct xf_dominfo **out, size_t *n, xo_err *e)
 {
 	struct xo_buf reply = XO_BUF_INIT;
-	struct xo_dominfo *list = NULL;
+	struct xf_dominfo *list = NULL;
 	size_t k = 0;
 	int r;
 
-	r = call(b, "list", &reply, e);
+	r = call(x, "list", &reply, e);
 	for (const char *line = r ? NULL : strchr(reply.s, '\n'); line; line = strchr(line, '\n')) {
 		line++;
 		list = xrealloc(list, (k + 1) * sizeof(*list));
@@ -367,16 +367,11 @@ static int sim_domain_list(struct xo_backend *b, struct xo_dominfo **out, size_t
 	return 0;
 }
 
-static int sim_domain_set_maxmem(struct xo_backend *b, uint32_t domid, uint64_t kib, xo_err *e)
-{
-	return simple(b, e, "maxmem domid=%u kib=%llu", domid, (unsigned long long)kib);
-}
-
-static int sim_host_info(struct xo_backend *b, struct xo_hostinfo *out, xo_err *e)
+static int sim_host_info(struct xf *x, struct xo_hostinfo *out, xo_err *e)
 {
 	struct xo_buf reply = XO_BUF_INIT;
 	uint64_t cpus;
-	int r = call(b, "host", &reply, e);
+	int r = call(x, "host", &reply, e);
 
 	if (r == 0 && (field_u64(reply.s, "total_kib", &out->total_kib, e) < 0 ||
 		       field_u64(reply.s, "free_kib", &out->free_kib, e) < 0 ||
@@ -388,7 +383,7 @@ static int sim_host_info(struct xo_backend *b, struct xo_hostinfo *out, xo_err *
 	return r;
 }
 
-static int sim_dm_start(struct xo_backend *b, uint32_t domid, const struct xo_dm_args *a, int *pid,
+static int sim_dm_start(struct xf *x, uint32_t domid, const struct xf_dm_args *a, int *pid,
 			xo_err *e)
 {
 	struct xo_buf req = XO_BUF_INIT, reply = XO_BUF_INIT;
@@ -404,7 +399,7 @@ static int sim_dm_start(struct xo_backend *b, uint32_t domid, const struct xo_dm
 		xo_buf_puts(&req, " uuid=");
 		enc(&req, a->uuid);
 	}
-	r = call(b, req.s, &reply, e);
+	r = call(x, req.s, &reply, e);
 	if (r == 0 && (r = field_u64(reply.s, "pid", &p, e)) == 0)
 		*pid = (int)p;
 	xo_buf_free(&req);
@@ -412,9 +407,9 @@ static int sim_dm_start(struct xo_backend *b, uint32_t domid, const struct xo_dm
 	return r;
 }
 
-static int sim_dm_stop(struct xo_backend *b, uint32_t domid, xo_err *e)
+static int sim_dm_stop(struct xf *x, uint32_t domid, xo_err *e)
 {
-	return simple(b, e, "dm-stop domid=%u", domid);
+	return simple(x, e, "dm-stop domid=%u", domid);
 }
 
 static int bdf_ok(const char *bdf, xo_err *e)
@@ -425,26 +420,26 @@ static int bdf_ok(const char *bdf, xo_err *e)
 	return 0;
 }
 
-static int sim_pci_assign(struct xo_backend *b, uint32_t domid, const char *bdf, xo_err *e)
+static int sim_pci_assign(struct xf *x, uint32_t domid, const char *bdf, xo_err *e)
 {
 	if (bdf_ok(bdf, e) < 0)
 		return -1;
-	return simple(b, e, "pci-assign domid=%u bdf=%s", domid, bdf);
+	return simple(x, e, "pci-assign domid=%u bdf=%s", domid, bdf);
 }
 
-static int sim_pci_deassign(struct xo_backend *b, uint32_t domid, const char *bdf, xo_err *e)
+static int sim_pci_deassign(struct xf *x, uint32_t domid, const char *bdf, xo_err *e)
 {
 	if (bdf_ok(bdf, e) < 0)
 		return -1;
-	return simple(b, e, "pci-deassign domid=%u bdf=%s", domid, bdf);
+	return simple(x, e, "pci-deassign domid=%u bdf=%s", domid, bdf);
 }
 
 /* a simulated guest writes its console to $XO_STATE_DIR/sim/console/<domid>.log (sim/guest.c);
  * there is no console daemon and no pty to attach to */
-static int sim_console_log(struct xo_backend *b, const char *vm_name, int domid, char **path,
+static int sim_console_log(struct xf *x, const char *vm_name, int domid, char **path,
 			   xo_err *e)
 {
-	(void)b;
+	(void)x;
 	if (domid < 0)
 		return xo_errf(e, XO_E_POWER_STATE,
 			       "vm %s is halted: the simulator keeps a guest's console only with its domain",
@@ -453,8 +448,11 @@ static int sim_console_log(struct xo_backend *b, const char *vm_name, int domid,
 	return 0;
 }
 
-static const struct xo_backend_ops sim_ops = {
+static int sim_open(struct xf *x, xo_err *e);
+
+const struct xf_hv_ops xf_hv_sim = {
 	.name = "sim",
+	.open = sim_open,
 	.close = sim_close,
 	.domain_create = sim_domain_create,
 	.domain_build = sim_domain_build,
@@ -464,7 +462,6 @@ static const struct xo_backend_ops sim_ops = {
 	.domain_destroy = sim_domain_destroy,
 	.domain_info = sim_domain_info,
 	.domain_list = sim_domain_list,
-	.domain_set_maxmem = sim_domain_set_maxmem,
 	.host_info = sim_host_info,
 	.dm_start = sim_dm_start,
 	.dm_stop = sim_dm_stop,
@@ -474,7 +471,7 @@ static const struct xo_backend_ops sim_ops = {
 	.console_pty = false,
 };
 
-int xo_backend_sim_open(struct xo_backend *b, xo_err *e)
+static int sim_open(struct xf *x, xo_err *e)
 {
 	char real[PATH_MAX], *dir = NULL, *sock = NULL;
 	struct sockaddr_un sa;
@@ -505,15 +502,14 @@ int xo_backend_sim_open(struct xo_backend *b, xo_err *e)
 		xo_err_sys(e, errno, "unable to set XENSTORED_PATH");
 		goto fail;
 	}
-	b->xs = xs_open(0);
-	if (!b->xs) {
+	x->xs = xs_open(0);
+	if (!x->xs) {
 		xo_err_sys(e, errno, "unable to open the simulator's xenstore at '%s'", sock);
 		goto fail;
 	}
 	p = xcalloc(1, sizeof(*p));
 	p->fd = fd;
-	b->priv = p;
-	b->ops = &sim_ops;
+	x->hv_priv = p;
 	free(dir);
 	free(sock);
 	return 0;

@@ -1,5 +1,7 @@
 /*
- * domain.c: create, build, find and destroy a VM's domain (see domain.h).
+ * xf-domain.c: the Xen family's domains: find, create, build, the action
+ * request, pause, shutdown, the device model and the domain's destruction
+ * (see xf.h).
  *
  * The xenstore layout follows xenopsd's Domain.make and build_post (see
  * xo.7): /local/domain/<d> read-only for the guest with the guest-owned
@@ -7,180 +9,54 @@
  * list; dom0-only toolstack data under /xo/domain/<d>; the platform and
  * xsdata keys; action-request=poweroff until the start completes. After
  * the build: memory, store and console keys, then XS_INTRODUCE.
+ *
+ * The runtime record (extra.h) is written with domid -1 before the create
+ * hypercall, so a crash right after it can still find the domain by its
+ * handle. Its backend object holds the build's event channels and ring
+ * frames and the device model's pid.
  */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
-#include "device.h"
-#include "domain.h"
-#include "json.h"
+#include "extra.h"
 #include "memory.h"
 #include "state.h"
 #include "updates.h"
-#include "xs.h"
+#include "xf.h"
 
-void xo_domain_path(uint32_t domid, char *buf, size_t size)
+void xf_domain_path(uint32_t domid, char *buf, size_t size)
 {
 	snprintf(buf, size, "/local/domain/%u", domid);
 }
 
-/* ---------------------------------------------------------------- the extra record */
-
-void xo_extra_free(struct xo_extra *x)
-{
-	free(x->kernel);
-	free(x->ramdisk);
-	free(x->cmdline);
-	memset(x, 0, sizeof(*x));
-}
-
-static struct json_object *extra_to_json(const struct xo_extra *x)
-{
-	struct json_object *o = json_object_new_object();
-
-	xo_json_add_int(o, "domid", x->domid);
-	xo_json_add_double(o, "create_time", x->create_time);
-	xo_json_add_bool(o, "built", x->built);
-	xo_json_add_bool(o, "rebooting", x->rebooting);
-	xo_json_add_int(o, "dm_pid", x->dm_pid);
-	if (x->built) {
-		struct json_object *b = json_object_new_object();
-		xo_json_add_str(b, "type", xo_vm_type_name(x->type));
-		if (x->kernel)
-			xo_json_add_str(b, "kernel", x->kernel);
-		if (x->ramdisk)
-			xo_json_add_str(b, "ramdisk", x->ramdisk);
-		if (x->cmdline)
-			xo_json_add_str(b, "cmdline", x->cmdline);
-		xo_json_add_int(b, "static_max_kib", (int64_t)x->static_max_kib);
-		xo_json_add_int(b, "target_kib", (int64_t)x->target_kib);
-		xo_json_add_int(b, "vcpus", x->vcpus);
-		xo_json_add_int(b, "max_vcpus", x->max_vcpus);
-		xo_json_add_int(b, "store_port", x->br.store_port);
-		xo_json_add_int(b, "console_port", x->br.console_port);
-		xo_json_add_int(b, "store_mfn", (int64_t)x->br.store_mfn);
-		xo_json_add_int(b, "console_mfn", (int64_t)x->br.console_mfn);
-		json_object_object_add(o, "build", b);
-	}
-	return o;
-}
-
-static int64_t jint(struct json_object *o, const char *k)
-{
-	struct json_object *v;
-	return json_object_object_get_ex(o, k, &v) ? json_object_get_int64(v) : 0;
-}
-
-static char *jstr(struct json_object *o, const char *k)
-{
-	struct json_object *v;
-	if (json_object_object_get_ex(o, k, &v) && json_object_is_type(v, json_type_string))
-		return xstrdup(json_object_get_string(v));
-	return NULL;
-}
-
-int xo_extra_load(const char *uuid, struct xo_extra *x, xo_err *e)
-{
-	char path[80], *text;
-	size_t len;
-	struct json_object *o, *b, *v;
-
-	memset(x, 0, sizeof(*x));
-	if (xo_state_open(e) < 0)
-		return -1;
-	snprintf(path, sizeof(path), "VM/%s/extra", uuid);
-	if (xo_read_file(xo_state_fd(), path, &text, &len, e) < 0)
-		return -1;
-	o = xo_json_parse(text, len, "domain record", e);
-	free(text);
-	if (!o)
-		return -1;
-	x->domid = (int)jint(o, "domid");
-	if (json_object_object_get_ex(o, "create_time", &v))
-		x->create_time = json_object_get_double(v);
-	if (json_object_object_get_ex(o, "built", &v))
-		x->built = json_object_get_boolean(v);
-	if (json_object_object_get_ex(o, "rebooting", &v))
-		x->rebooting = json_object_get_boolean(v);
-	x->dm_pid = (int)jint(o, "dm_pid");
-	if (json_object_object_get_ex(o, "build", &b)) {
-		char *t = jstr(b, "type");
-		xo_err ignore;
-		if (t)
-			xo_vm_type_parse(t, &x->type, &ignore);
-		free(t);
-		x->kernel = jstr(b, "kernel");
-		x->ramdisk = jstr(b, "ramdisk");
-		x->cmdline = jstr(b, "cmdline");
-		x->static_max_kib = (uint64_t)jint(b, "static_max_kib");
-		x->target_kib = (uint64_t)jint(b, "target_kib");
-		x->vcpus = (unsigned)jint(b, "vcpus");
-		x->max_vcpus = (unsigned)jint(b, "max_vcpus");
-		x->br.store_port = (uint32_t)jint(b, "store_port");
-		x->br.console_port = (uint32_t)jint(b, "console_port");
-		x->br.store_mfn = (uint64_t)jint(b, "store_mfn");
-		x->br.console_mfn = (uint64_t)jint(b, "console_mfn");
-	}
-	json_object_put(o);
-	return 0;
-}
-
-int xo_extra_save(const char *uuid, const struct xo_extra *x, xo_err *e)
-{
-	char path[80];
-	struct json_object *o = extra_to_json(x);
-	char *s = xo_json_dump(o, false);
-	int r;
-
-	json_object_put(o);
-	if (xo_state_open(e) < 0) {
-		free(s);
-		return -1;
-	}
-	snprintf(path, sizeof(path), "VM/%s/extra", uuid);
-	r = xo_atomic_write(xo_state_fd(), path, s, strlen(s), 0, e);
-	free(s);
-	return r;
-}
-
-void xo_extra_remove(const char *uuid)
-{
-	char path[80];
-	xo_err ignore;
-
-	if (xo_state_open(&ignore) < 0)
-		return;
-	snprintf(path, sizeof(path), "VM/%s/extra", uuid);
-	unlinkat(xo_state_fd(), path, 0);
-}
-
 /* ---------------------------------------------------------------- finding the domain */
 
-static bool handle_is(const struct xo_dominfo *di, const char *uuid)
+static bool handle_is(const struct xf_dominfo *di, const char *uuid)
 {
 	uint8_t u[16];
 	return xo_uuid_parse(uuid, u) == 0 && memcmp(u, di->handle, 16) == 0;
 }
 
-int xo_vm_find_domain(struct xo_backend *b, const char *uuid, uint32_t *domid,
-		      struct xo_dominfo *info, xo_err *e)
+int xf_find_domain(struct xf *x, const char *uuid, uint32_t *domid, struct xf_dominfo *info,
+		   xo_err *e)
 {
-	struct xo_extra x;
-	struct xo_dominfo di;
+	struct xo_extra ex;
+	struct xf_dominfo di;
 	xo_err ignore;
 
-	if (xo_extra_load(uuid, &x, &ignore) < 0)
+	if (xo_extra_load(uuid, &ex, &ignore) < 0)
 		return ignore.cls == XO_E_NOT_FOUND ? 0 : xo_errf(e, ignore.cls, "%s", ignore.msg);
-	int known = x.domid;
-	xo_extra_free(&x);
+	int known = ex.domid;
+	xo_extra_free(&ex);
 	if (known == 0)
 		return 0;     /* a build record kept across a reboot, no domain */
 	if (known > 0) {
-		if (xo_dom_info(b, (uint32_t)known, &di, &ignore) < 0) {
+		if (xf_dom_info(x, (uint32_t)known, &di, &ignore) < 0) {
 			if (ignore.cls == XO_E_NOT_FOUND)
 				return 0;
 			*e = ignore;
@@ -194,9 +70,9 @@ int xo_vm_find_domain(struct xo_backend *b, const char *uuid, uint32_t *domid,
 		return 1;
 	}
 	/* a create was in flight when xo died: look for the domain by its handle (rare path) */
-	struct xo_dominfo *all = NULL;
+	struct xf_dominfo *all = NULL;
 	size_t n = 0;
-	if (xo_dom_list(b, &all, &n, e) < 0)
+	if (xf_dom_list(x, &all, &n, e) < 0)
 		return -1;
 	int found = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -212,9 +88,14 @@ int xo_vm_find_domain(struct xo_backend *b, const char *uuid, uint32_t *domid,
 	return found;
 }
 
-uint64_t xo_vm_reserve_kib(const struct xo_vm *vm)
+int xf_need_domain(struct xf *x, const struct xo_vm *vm, uint32_t *domid, xo_err *e)
 {
-	return vm->memory_dynamic_max / 1024 + XO_MEMORY_OVERHEAD_KIB;
+	int r = xf_find_domain(x, vm->uuid, domid, NULL, e);
+	if (r < 0)
+		return -1;
+	if (r == 0)
+		return xo_errf(e, XO_E_POWER_STATE, "vm %s is halted (it has no domain)", vm->name);
+	return 0;
 }
 
 /* ---------------------------------------------------------------- create */
@@ -235,7 +116,7 @@ static int create_layout(struct xs_handle *xs, xs_transaction_t t, void *arg, xo
 		"error", "drivers", "control", "attr", "data", "messages", "vm-data", NULL };
 	char unique[XO_UUID_LEN + 1];
 
-	xo_domain_path(d, dom, sizeof(dom));
+	xf_domain_path(d, dom, sizeof(dom));
 	snprintf(vmp, sizeof(vmp), "/vm/%s", vm->uuid);
 	if (xo_xs_mkdir(xs, t, dom, &ro, e) < 0)
 		return -1;
@@ -335,7 +216,7 @@ static int create_roots(struct xs_handle *xs, const struct xo_vm *vm, uint32_t d
 {
 	char dom[64], p[96];
 
-	xo_domain_path(d, dom, sizeof(dom));
+	xf_domain_path(d, dom, sizeof(dom));
 	snprintf(p, sizeof(p), "%s/action-request", dom);
 	if (xo_xs_rm(xs, XBT_NULL, dom, e) < 0 || xo_xs_write(xs, XBT_NULL, p, "poweroff", e) < 0)
 		return -1;
@@ -364,24 +245,26 @@ static unsigned platform_uint(const struct xo_vm *vm, const char *k, unsigned df
 	return v && xo_parse_uint(v, 1u << 24, &u) == 0 ? u : dflt;
 }
 
-int xo_domain_create(struct xo_backend *b, const struct xo_vm *vm, uint32_t *domid, xo_err *e)
+int xf_vm_create(struct xo_ctx *c, xo_err *e)
 {
-	struct xo_domain_create_args a;
-	struct xo_extra x;
+	struct xf *x = XF(c->b);
+	const struct xo_vm *vm = &c->vm;
+	struct xf_create_args a;
+	struct xo_extra ex;
 	uint32_t d;
 	int r;
 
-	r = xo_vm_find_domain(b, vm->uuid, &d, NULL, e);
+	r = xf_find_domain(x, vm->uuid, &d, NULL, e);
 	if (r < 0)
 		return -1;
 	if (r > 0)
 		return xo_errf(e, XO_E_POWER_STATE, "vm %s already has a domain (domid %u)", vm->name, d);
-	if (xo_memory_reserve(b, vm->uuid, xo_vm_reserve_kib(vm), e) < 0)
+	if (xo_memory_reserve(c->b, vm->uuid, xo_vm_reserve_kib(vm), e) < 0)
 		return -1;
-	memset(&x, 0, sizeof(x));
-	x.domid = -1;
-	x.create_time = xo_wallclock();
-	if (xo_extra_save(vm->uuid, &x, e) < 0)
+	memset(&ex, 0, sizeof(ex));
+	ex.domid = -1;
+	ex.create_time = xo_wallclock();
+	if (xo_extra_save(vm->uuid, &ex, e) < 0)
 		goto fail;
 	memset(&a, 0, sizeof(a));
 	xo_uuid_parse(vm->uuid, a.uuid);
@@ -391,18 +274,17 @@ int xo_domain_create(struct xo_backend *b, const struct xo_vm *vm, uint32_t *dom
 	a.max_grant_frames = platform_uint(vm, "max_grant_frames", 64);
 	a.max_maptrack_frames = platform_uint(vm, "max_maptrack_frames", 1024);
 	a.max_memory_kib = vm->memory_static_max / 1024 + XO_MEMORY_OVERHEAD_KIB;
-	if (xo_dom_create(b, &a, &d, e) < 0)
+	if (xf_dom_create(x, &a, &d, e) < 0)
 		goto fail;
-	x.domid = (int)d;
-	if (xo_extra_save(vm->uuid, &x, e) < 0) {
+	ex.domid = (int)d;
+	if (xo_extra_save(vm->uuid, &ex, e) < 0) {
 		xo_err ignore;
-		xo_dom_destroy(b, d, &ignore);
+		xf_dom_destroy(x, d, &ignore);
 		goto fail;
 	}
 	struct layout l = { vm, d };
-	if (create_roots(b->xs, vm, d, e) < 0 || xo_xs_transaction(b->xs, create_layout, &l, e) < 0)
+	if (create_roots(x->xs, vm, d, e) < 0 || xo_xs_transaction(x->xs, create_layout, &l, e) < 0)
 		return -1;   /* the domain exists: the caller's cleanup destroys it */
-	*domid = d;
 	xo_updates_emit("vm", vm->uuid);
 	return 0;
 fail:
@@ -416,7 +298,7 @@ fail:
 struct post {
 	uint32_t domid;
 	const struct xo_vm *vm;
-	const struct xo_build_result *br;
+	const struct xf_build_result *br;
 	uint64_t target_kib;
 };
 
@@ -427,7 +309,7 @@ static int build_post(struct xs_handle *xs, xs_transaction_t t, void *arg, xo_er
 	static const char *const console_keys[] = { "limit", "type", "output", NULL };
 	static const char *const console_vals[] = { "1048576", "xenconsoled", "pty", NULL };
 
-	xo_domain_path(p->domid, dom, sizeof(dom));
+	xf_domain_path(p->domid, dom, sizeof(dom));
 	snprintf(k, sizeof(k), "%s/memory/static-max", dom);
 	if (xo_xs_printf(xs, t, k, e, "%llu", (unsigned long long)(p->vm->memory_static_max / 1024)) < 0)
 		return -1;
@@ -467,25 +349,27 @@ static int build_post(struct xs_handle *xs, xs_transaction_t t, void *arg, xo_er
 	return xo_xs_write(xs, t, k, p->vm->type == XO_VM_HVM ? "hvm" : p->vm->type == XO_VM_PVH ? "pvh" : "pv", e);
 }
 
-int xo_domain_build(struct xo_backend *b, const struct xo_vm *vm, xo_err *e)
+int xf_vm_build(struct xo_ctx *c, xo_err *e)
 {
-	struct xo_extra x;
-	struct xo_domain_build_args a;
-	struct xo_build_result br;
+	struct xf *x = XF(c->b);
+	const struct xo_vm *vm = &c->vm;
+	struct xo_extra ex;
+	struct xf_build_args a;
+	struct xf_build_result br;
 	uint32_t d;
 	int r = -1;
 
-	if (xo_extra_load(vm->uuid, &x, e) < 0) {
+	if (xo_extra_load(vm->uuid, &ex, e) < 0) {
 		if (e->cls == XO_E_NOT_FOUND)
 			xo_errf(e, XO_E_POWER_STATE, "vm %s has no domain: create it first", vm->name);
 		return -1;
 	}
-	if (x.domid <= 0) {
+	if (ex.domid <= 0) {
 		xo_errf(e, XO_E_POWER_STATE, "vm %s has no domain: create it first", vm->name);
 		goto out;
 	}
-	d = (uint32_t)x.domid;
-	if (x.built) {
+	d = (uint32_t)ex.domid;
+	if (ex.built) {
 		xo_errf(e, XO_E_POWER_STATE, "the domain of vm %s (domid %u) is already built", vm->name, d);
 		goto out;
 	}
@@ -505,55 +389,268 @@ int xo_domain_build(struct xo_backend *b, const struct xo_vm *vm, xo_err *e)
 			vm->name, vm->bootloader);
 		goto out;
 	}
-	if (xo_dom_build(b, d, &a, &br, e) < 0)
+	if (xf_dom_build(x, d, &a, &br, e) < 0)
 		goto out;
 	struct post p = { d, vm, &br, a.memory_target_kib };
-	if (xo_xs_transaction(b->xs, build_post, &p, e) < 0)
+	if (xo_xs_transaction(x->xs, build_post, &p, e) < 0)
 		goto out;
-	if (!xs_introduce_domain(b->xs, d, (unsigned long)br.store_mfn, br.store_port)) {
+	if (!xs_introduce_domain(x->xs, d, (unsigned long)br.store_mfn, br.store_port)) {
 		xo_err_sys(e, errno, "xenstore introduce of domain %u", d);
 		goto out;
 	}
-	x.built = true;
-	x.type = vm->type;
-	x.kernel = vm->kernel ? xstrdup(vm->kernel) : NULL;
-	x.ramdisk = vm->ramdisk ? xstrdup(vm->ramdisk) : NULL;
-	x.cmdline = xstrdup(a.cmdline);
-	x.static_max_kib = a.memory_max_kib;
-	x.target_kib = a.memory_target_kib;
-	x.vcpus = a.vcpus;
-	x.max_vcpus = a.max_vcpus;
-	x.br = br;
-	if (xo_extra_save(vm->uuid, &x, e) < 0)
+	ex.built = true;
+	ex.type = vm->type;
+	ex.kernel = vm->kernel ? xstrdup(vm->kernel) : NULL;
+	ex.ramdisk = vm->ramdisk ? xstrdup(vm->ramdisk) : NULL;
+	ex.cmdline = xstrdup(a.cmdline);
+	ex.static_max_kib = a.memory_max_kib;
+	ex.target_kib = a.memory_target_kib;
+	ex.vcpus = a.vcpus;
+	ex.max_vcpus = a.max_vcpus;
+	xo_extra_backend_set_int(&ex, "store_port", br.store_port);
+	xo_extra_backend_set_int(&ex, "console_port", br.console_port);
+	xo_extra_backend_set_int(&ex, "store_mfn", (int64_t)br.store_mfn);
+	xo_extra_backend_set_int(&ex, "console_mfn", (int64_t)br.console_mfn);
+	if (xo_extra_save(vm->uuid, &ex, e) < 0)
 		goto out;
 	/* the hypervisor now accounts for the memory: the reservation has done its job */
 	xo_memory_release(vm->uuid);
 	xo_updates_emit("vm", vm->uuid);
 	r = 0;
 out:
-	xo_extra_free(&x);
+	xo_extra_free(&ex);
 	return r;
 }
 
-int xo_domain_set_action_request(struct xo_backend *b, const struct xo_vm *vm, const char *request,
-				 xo_err *e)
+/* ---------------------------------------------------------------- action request */
+
+int xf_set_action_request(struct xo_ctx *c, const char *request, xo_err *e)
 {
+	struct xf *x = XF(c->b);
 	uint32_t d;
 	char p[96];
-	int r = xo_vm_find_domain(b, vm->uuid, &d, NULL, e);
+	int r = xf_find_domain(x, c->vm.uuid, &d, NULL, e);
 
 	if (r < 0)
 		return -1;
 	if (r == 0)
-		return xo_errf(e, XO_E_POWER_STATE, "vm %s has no domain", vm->name);
+		return xo_errf(e, XO_E_POWER_STATE, "vm %s has no domain", c->vm.name);
 	snprintf(p, sizeof(p), "/local/domain/%u/action-request", d);
 	if (request)
-		r = xo_xs_write(b->xs, XBT_NULL, p, request, e);
+		r = xo_xs_write(x->xs, XBT_NULL, p, request, e);
 	else
-		r = xo_xs_rm(b->xs, XBT_NULL, p, e);
+		r = xo_xs_rm(x->xs, XBT_NULL, p, e);
 	if (r == 0)
-		xo_updates_emit("vm", vm->uuid);
+		xo_updates_emit("vm", c->vm.uuid);
 	return r;
+}
+
+/* ---------------------------------------------------------------- pause, shutdown */
+
+static int pause_unpause(struct xo_ctx *c, bool pause, xo_err *e)
+{
+	struct xf *x = XF(c->b);
+	struct xf_dominfo di;
+	uint32_t d;
+	int r = xf_find_domain(x, c->vm.uuid, &d, &di, e);
+
+	if (r < 0)
+		return -1;
+	if (r == 0)
+		return xo_errf(e, XO_E_POWER_STATE, "vm %s is halted (it has no domain)", c->vm.name);
+	if (pause ? di.paused : !di.paused)
+		return 0;
+	r = pause ? xf_dom_pause(x, d, e) : xf_dom_unpause(x, d, e);
+	if (r == 0)
+		xo_updates_emit("vm", c->vm.uuid);
+	return r;
+}
+
+int xf_vm_pause(struct xo_ctx *c, xo_err *e)
+{
+	return pause_unpause(c, true, e);
+}
+
+int xf_vm_unpause(struct xo_ctx *c, xo_err *e)
+{
+	return pause_unpause(c, false, e);
+}
+
+/* xenopsd's VM_shutdown_domain: ask the guest through control/shutdown, wait for it to
+ * acknowledge (the key is cleared), then for the domain to shut down */
+struct shutdown_wait {
+	struct xf *x;
+	uint32_t domid;
+	char key[96];
+	unsigned reason;
+};
+
+static int ack_cond(struct xs_handle *xs, void *arg, xo_err *e)
+{
+	struct shutdown_wait *w = arg;
+	char v[32];
+	struct xf_dominfo di;
+
+	(void)e;
+	if (xf_dom_info(w->x, w->domid, &di, e) < 0 || di.shutdown || di.dying)
+		return 1;     /* gone or down already counts as an answer */
+	if (!xo_xs_read_buf(xs, XBT_NULL, w->key, v, sizeof(v)) || !v[0])
+		return 1;
+	return 0;
+}
+
+static int down_cond(struct xs_handle *xs, void *arg, xo_err *e)
+{
+	struct shutdown_wait *w = arg;
+	struct xf_dominfo di;
+	xo_err ignore;
+
+	(void)xs;
+	(void)e;
+	if (xf_dom_info(w->x, w->domid, &di, &ignore) < 0)
+		return 1;
+	return di.shutdown || di.dying ? 1 : 0;
+}
+
+static int request_shutdown(struct xs_handle *xs, xs_transaction_t t, void *arg, xo_err *e)
+{
+	struct shutdown_wait *w = arg;
+	char dom[64];
+	snprintf(dom, sizeof(dom), "/local/domain/%u", w->domid);
+	if (!xo_xs_exists(xs, t, dom))
+		return xo_errf(e, XO_E_POWER_STATE, "domain %u has no xenstore directory", w->domid);
+	if (xo_xs_rm(xs, t, w->key, e) < 0)
+		return -1;
+	const char *req = w->reason == XO_SHUTDOWN_REBOOT ? "reboot" :
+			  w->reason == XO_SHUTDOWN_SUSPEND ? "suspend" : "poweroff";
+	return xo_xs_write(xs, t, w->key, req, e);
+}
+
+int xf_vm_shutdown(struct xo_ctx *c, const char *request, int timeout_ms, xo_err *e)
+{
+	struct xf *x = XF(c->b);
+	struct shutdown_wait w = { .x = x };
+	struct xf_dominfo di;
+	uint32_t d;
+	int r = xf_find_domain(x, c->vm.uuid, &d, &di, e);
+
+	if (r < 0)
+		return -1;
+	if (r == 0 || di.shutdown)
+		return 0;
+	w.domid = d;
+	if (strcmp(request, "reboot") == 0)
+		w.reason = XO_SHUTDOWN_REBOOT;
+	else if (strcmp(request, "suspend") == 0)
+		w.reason = XO_SHUTDOWN_SUSPEND;
+	else if (strcmp(request, "poweroff") == 0 || strcmp(request, "halt") == 0)
+		w.reason = XO_SHUTDOWN_POWEROFF;
+	else
+		return xo_errf(e, XO_E_INVALID, "invalid shutdown request '%s'", request);
+	snprintf(w.key, sizeof(w.key), "/local/domain/%u/control/shutdown", d);
+	if (xo_xs_transaction(x->xs, request_shutdown, &w, e) < 0)
+		return -1;
+	/* the guest must acknowledge within min(60 s, timeout) (xenopsd's rule) */
+	int total = timeout_ms > 0 ? timeout_ms : 60000;
+	int ack_ms = total < 60000 ? total : 60000;
+	uint64_t t0 = xo_now_ms();
+	struct xo_xs_wait aw = { .paths = { w.key, "@releaseDomain" }, .cond = ack_cond, .arg = &w,
+				 .timeout_ms = ack_ms, .timeout_cls = XO_E_SHUTDOWN_ACK,
+				 .what = "the guest to acknowledge the shutdown request",
+				 .cancel = &c->cancel, .extra_fd = -1 };
+	if (xo_xs_wait(x->xs, &aw, e) < 0) {
+		if (e->cls == XO_E_SHUTDOWN_ACK)
+			xo_errf(e, XO_E_SHUTDOWN_ACK,
+				"vm %s did not acknowledge the %s request within %d ms", c->vm.name,
+				request, ack_ms);
+		return -1;
+	}
+	int left = total - (int)(xo_now_ms() - t0);
+	struct xo_xs_wait dw = { .paths = { "@releaseDomain" }, .cond = down_cond, .arg = &w,
+				 .timeout_ms = left > 0 ? left : 0, .timeout_cls = XO_E_SHUTDOWN_TIMEOUT,
+				 .what = "the domain to shut down", .cancel = &c->cancel,
+				 .extra_fd = -1 };
+	if (xo_xs_wait(x->xs, &dw, e) < 0) {
+		if (e->cls == XO_E_SHUTDOWN_TIMEOUT)
+			xo_errf(e, XO_E_SHUTDOWN_TIMEOUT, "vm %s did not shut down within %d ms",
+				c->vm.name, total);
+		return -1;
+	}
+	xo_updates_emit("vm", c->vm.uuid);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- device model */
+
+bool xf_needs_dm(const struct xo_vm *vm)
+{
+	return vm->type == XO_VM_HVM || (vm->type == XO_VM_PV && vm->framebuffer);
+}
+
+int xf_dm_start(struct xo_ctx *c, xo_err *e)
+{
+	struct xf *x = XF(c->b);
+	struct xf_dm_args a;
+	struct xo_extra ex;
+	uint32_t d;
+	int pid = 0;
+	char qmp[128], log[4096];
+
+	if (xf_need_domain(x, &c->vm, &d, e) < 0)
+		return -1;
+	if (!x->hv->dm_start)
+		return xo_errf(e, XO_E_UNIMPLEMENTED, "the %s backend has no device model", c->b->ops->name);
+	memset(&a, 0, sizeof(a));
+	a.type = c->vm.type;
+	a.name = c->vm.name;
+	a.uuid = c->vm.uuid;
+	a.memory_kib = c->vm.memory_dynamic_max / 1024;
+	a.vcpus = c->vm.vcpus;
+	a.max_vcpus = c->vm.vcpu_max;
+	a.boot_order = c->vm.boot_order ? c->vm.boot_order : "cd";
+	a.framebuffer = c->vm.framebuffer;
+	snprintf(qmp, sizeof(qmp), "%s/VM/%s/qmp", xo_state_dir(), c->vm.uuid);
+	snprintf(log, sizeof(log), "%s/VM/%s/qemu.log", xo_state_dir(), c->vm.uuid);
+	a.qmp_path = qmp;
+	a.log_path = log;
+	if (x->hv->dm_start(x, d, &a, &pid, e) < 0)
+		return -1;
+	if (xo_extra_load(c->vm.uuid, &ex, e) < 0)
+		return -1;
+	xo_extra_backend_set_int(&ex, "dm_pid", pid);
+	int r = xo_extra_save(c->vm.uuid, &ex, e);
+	xo_extra_free(&ex);
+	return r;
+}
+
+int xf_dm_stop_domain(struct xf *x, const char *uuid, uint32_t d, xo_err *e)
+{
+	struct xo_extra ex;
+	int r;
+
+	if (xo_extra_load(uuid, &ex, e) < 0)
+		return e->cls == XO_E_NOT_FOUND ? 0 : -1;
+	if (!xo_extra_backend_int(&ex, "dm_pid")) {
+		xo_extra_free(&ex);
+		return 0;
+	}
+	r = x->hv->dm_stop ? x->hv->dm_stop(x, d, e) : 0;
+	if (r == 0) {
+		xo_extra_backend_set_int(&ex, "dm_pid", 0);
+		r = xo_extra_save(uuid, &ex, e);
+	}
+	xo_extra_free(&ex);
+	return r;
+}
+
+int xf_dm_stop(struct xo_ctx *c, xo_err *e)
+{
+	struct xf *x = XF(c->b);
+	uint32_t d;
+
+	if (xf_find_domain(x, c->vm.uuid, &d, NULL, e) <= 0)
+		return 0;
+	return xf_dm_stop_domain(x, c->vm.uuid, d, e);
 }
 
 /* ---------------------------------------------------------------- destroy */
@@ -569,68 +666,71 @@ static void rm_quiet(struct xs_handle *xs, const char *fmt, ...)
 	xo_xs_rm(xs, XBT_NULL, p, NULL);
 }
 
-int xo_domain_destroy(struct xo_backend *b, const struct xo_vm *vm, bool keep_extra, xo_err *e)
+int xf_destroy_target(struct xf *x, const char *uuid, uint32_t *domid, xo_err *e)
+{
+	struct xo_extra ex;
+	struct xf_dominfo di;
+	char p[64], v[128], mine[64];
+	xo_err ignore;
+	int r = xf_find_domain(x, uuid, domid, NULL, e);
+
+	if (r != 0)
+		return r;
+	/* the domain is gone already (it died, or a destroy was cut short): what it left in
+	 * xenstore (backends holding loop devices and taps) is ours to clean, unless its
+	 * domid now belongs to another VM's domain */
+	if (xo_extra_load(uuid, &ex, &ignore) < 0)
+		return 0;
+	int d = ex.domid;
+	xo_extra_free(&ex);
+	if (d <= 0)
+		return 0;
+	if (xf_dom_info(x, (uint32_t)d, &di, &ignore) == 0 && !handle_is(&di, uuid))
+		return 0;
+	snprintf(p, sizeof(p), "/local/domain/%d/vm", d);
+	snprintf(mine, sizeof(mine), "/vm/%s", uuid);
+	if (xo_xs_read_buf(x->xs, XBT_NULL, p, v, sizeof(v)) && strcmp(v, mine) != 0)
+		return 0;
+	*domid = (uint32_t)d;
+	return 1;
+}
+
+int xf_domain_teardown(struct xf *x, const char *uuid, uint32_t d, xo_err *e)
 {
 	static const char *const kinds[] = { "vbd", "vbd3", "qdisk", "vif", "pci", "console", "vfb",
 		"vkbd", NULL };
-	uint32_t d;
-	int r = xo_vm_find_domain(b, vm->uuid, &d, NULL, e);
-
-	if (r < 0)
+	if (xf_dom_destroy(x, d, e) < 0 && e->cls != XO_E_NOT_FOUND)
 		return -1;
-	if (r == 0) {
-		/* the domain is gone already (it died, or someone destroyed it): its
-		 * backends may still be in xenstore, holding loop devices and taps; its
-		 * domid is ours to clean only if no other domain took it since */
-		struct xo_extra x;
-		xo_err ignore;
-		if (xo_extra_load(vm->uuid, &x, &ignore) == 0) {
-			char p[64];
-			snprintf(p, sizeof(p), "/local/domain/%d", x.domid);
-			if (x.domid > 0 && !xo_xs_exists(b->xs, XBT_NULL, p)) {
-				d = (uint32_t)x.domid;
-				r = 1;
-			}
-			xo_extra_free(&x);
-		}
+	/* the backends first: a crash before the domain's own directory goes still finds them */
+	for (const char *const *k = kinds; *k; k++) {
+		rm_quiet(x->xs, "/local/domain/0/backend/%s/%u", *k, d);
+		rm_quiet(x->xs, "/local/domain/0/error/backend/%s/%u", *k, d);
 	}
-	if (r > 0) {
-		struct xo_extra x;
+	rm_quiet(x->xs, "/local/domain/0/device-model/%u", d);
+	rm_quiet(x->xs, "/xo/domain/%u", d);
+	rm_quiet(x->xs, "/libxl/%u", d);
+	rm_quiet(x->xs, "/vm/%s/domains/%u", uuid, d);
+	rm_quiet(x->xs, "/local/domain/%u", d);
+	return 0;
+}
+
+void xf_domain_forget(struct xf *x, const char *uuid, bool keep_build)
+{
+	xo_memory_release(uuid);
+	if (keep_build) {
+		struct xo_extra ex;
 		xo_err ignore;
-		if (xo_extra_load(vm->uuid, &x, &ignore) == 0) {
-			if (x.dm_pid && b->ops->dm_stop)
-				b->ops->dm_stop(b, d, &ignore);
-			xo_extra_free(&x);
-		}
-		xo_device_release_all(b, vm, d);
-		if (xo_dom_destroy(b, d, e) < 0 && e->cls != XO_E_NOT_FOUND)
-			return -1;
-		rm_quiet(b->xs, "/local/domain/%u", d);
-		rm_quiet(b->xs, "/xo/domain/%u", d);
-		rm_quiet(b->xs, "/libxl/%u", d);
-		rm_quiet(b->xs, "/vm/%s/domains/%u", vm->uuid, d);
-		rm_quiet(b->xs, "/local/domain/0/device-model/%u", d);
-		for (const char *const *k = kinds; *k; k++) {
-			rm_quiet(b->xs, "/local/domain/0/backend/%s/%u", *k, d);
-			rm_quiet(b->xs, "/local/domain/0/error/backend/%s/%u", *k, d);
-		}
-	}
-	xo_memory_release(vm->uuid);
-	if (keep_extra) {
-		struct xo_extra x;
-		xo_err ignore;
-		if (xo_extra_load(vm->uuid, &x, &ignore) == 0) {
-			x.domid = 0;
-			x.dm_pid = 0;
-			x.rebooting = true;
-			xo_extra_save(vm->uuid, &x, &ignore);
-			xo_extra_free(&x);
+		if (xo_extra_load(uuid, &ex, &ignore) == 0) {
+			ex.domid = 0;
+			xo_extra_backend_set_int(&ex, "dm_pid", 0);
+			ex.rebooting = true;
+			xo_extra_save(uuid, &ex, &ignore);
+			xo_extra_free(&ex);
 		}
 	} else {
-		xo_extra_remove(vm->uuid);
-		rm_quiet(b->xs, "/vm/%s", vm->uuid);
-		rm_quiet(b->xs, "/xo/vm/%s", vm->uuid);
+		xo_extra_remove(uuid);
+		rm_quiet(x->xs, "/vm/%s", uuid);
+		rm_quiet(x->xs, "/xo/vm/%s", uuid);
 	}
-	xo_updates_emit("vm", vm->uuid);
-	return 0;
+	xo_updates_emit("vm", uuid);
 }

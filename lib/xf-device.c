@@ -1,5 +1,22 @@
 /*
- * device.c: VBD, VIF and PCI devices in xenstore (see device.h).
+ * xf-device.c: the Xen family's VBD, VIF and PCI devices in xenstore.
+ *
+ * For a device of kind K (vbd, vif, pci) with number N of domain D:
+ *
+ *   /local/domain/D/device/K/N             frontend: owned by D, dom0 may read
+ *   /local/domain/0/backend/K/D/N          backend: owned by dom0, D may read
+ *   /xo/domain/D/device/K/N                dom0-only copy: "xo plugged this"
+ *   /xo/vm/<uuid>/private/K/N              dom0-only private keys (vif locking rules)
+ *
+ * A plug writes all of them in one transaction, then (XO_HOTPLUG=xo) runs
+ * the hotplug script and waits for hotplug-status or an error: backend
+ * hotplug-error, the backend's xenbus error node, the script failing, the
+ * hotplug timeout or a cancel. A failed plug removes what it wrote. Unplug
+ * is the classic protocol: clean = online=0, state Closing, wait for the
+ * frontend to close (or for the guest's error node: it refused), then
+ * remove; force = online=0, remove the frontend, run the remove script,
+ * remove the rest. VBD numbers are Linux device numbers (xvda = 51712),
+ * VIF numbers their positions; PCI devices share one bus device 0.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,14 +31,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "device.h"
-#include "domain.h"
+#include "devstate.h"
 #include "hotplug-builtin.h"
 #include "hotplug.h"
 #include "updates.h"
-#include "xs.h"
+#include "xf.h"
 
-void xo_devpaths(struct xo_devpaths *p, const char *uuid, uint32_t fe, const char *kind, long devid)
+void xf_devpaths(struct xf_devpaths *p, const char *uuid, uint32_t fe, const char *kind, long devid)
 {
 	snprintf(p->fe, sizeof(p->fe), "/local/domain/%u/device/%s/%ld", fe, kind, devid);
 	snprintf(p->fe_copy, sizeof(p->fe_copy), "/xo/domain/%u/device/%s/%ld", fe, kind, devid);
@@ -31,119 +47,6 @@ void xo_devpaths(struct xo_devpaths *p, const char *uuid, uint32_t fe, const cha
 		 fe, devid);
 	snprintf(p->fe_err, sizeof(p->fe_err), "/local/domain/%u/error/device/%s/%ld/error", fe, kind,
 		 devid);
-}
-
-static int need_domain(struct xo_backend *b, const struct xo_vm *vm, uint32_t *d, xo_err *e)
-{
-	int r = xo_vm_find_domain(b, vm->uuid, d, NULL, e);
-	if (r < 0)
-		return -1;
-	if (r == 0)
-		return xo_errf(e, XO_E_POWER_STATE, "vm %s is halted (it has no domain)", vm->name);
-	return 0;
-}
-
-/* ---------------------------------------------------------------- active flags */
-
-int xo_device_set_active(struct xo_backend *b, const char *uuid, const char *kind,
-			 const char *id, bool active, xo_err *e)
-{
-	char p[160];
-	int r;
-
-	snprintf(p, sizeof(p), "/xo/vm/%s/active/%s/%s", uuid, kind, id);
-	r = active ? xo_xs_write(b->xs, XBT_NULL, p, "1", e) : xo_xs_rm(b->xs, XBT_NULL, p, e);
-	if (r == 0)
-		xo_updates_emit2(kind, uuid, id);
-	return r;
-}
-
-bool xo_device_active(struct xo_backend *b, const char *uuid, const char *kind, const char *id)
-{
-	char p[160];
-	snprintf(p, sizeof(p), "/xo/vm/%s/active/%s/%s", uuid, kind, id);
-	return xo_xs_exists(b->xs, XBT_NULL, p);
-}
-
-/* ---------------------------------------------------------------- non-persistent disks */
-
-char *xo_vbd_params(const char *uuid, const struct xo_vbd *v)
-{
-	if (v->persistent || !v->backend[0])
-		return xstrdup(v->backend);
-	char *copy = xstrdup(v->backend);
-	char *base = xstrdup(v->backend);
-	char *r = xasprintf("%s/.%s.xo-%.8s-%s", dirname(copy), basename(base), uuid, v->name);
-	free(copy);
-	free(base);
-	return r;
-}
-
-int xo_vbd_epoch_begin(const char *uuid, const struct xo_vbd *v, xo_err *e)
-{
-	struct stat st;
-	int in = -1, out = -1, r = -1;
-	char *scratch, *tmp;
-
-	if (v->persistent || !v->backend[0])
-		return 0;
-	scratch = xo_vbd_params(uuid, v);
-	tmp = xasprintf("%s.tmp", scratch);
-	in = open(v->backend, O_RDONLY | O_CLOEXEC);
-	if (in < 0 || fstat(in, &st) < 0) {
-		xo_err_sys(e, errno, "unable to open the original of non-persistent vbd %s ('%s')",
-			   v->name, v->backend);
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		xo_errf(e, XO_E_INVALID, "non-persistent vbd %s needs a regular file, '%s' is not one",
-			v->name, v->backend);
-		goto out;
-	}
-	out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, st.st_mode & 0777);
-	if (out < 0) {
-		xo_err_sys(e, errno, "unable to create '%s'", tmp);
-		goto out;
-	}
-	/* a reflink when the filesystem can, else an in-kernel copy that keeps holes cheap */
-	if (ioctl(out, FICLONE, in) < 0) {
-		off_t left = st.st_size;
-		while (left > 0) {
-			ssize_t n = copy_file_range(in, NULL, out, NULL, (size_t)left, 0);
-			if (n <= 0) {
-				xo_err_sys(e, n < 0 ? errno : EIO, "unable to copy '%s'", v->backend);
-				goto out;
-			}
-			left -= n;
-		}
-	}
-	if (fsync(out) < 0 || rename(tmp, scratch) < 0) {
-		xo_err_sys(e, errno, "unable to reset non-persistent vbd %s", v->name);
-		goto out;
-	}
-	r = 0;
-out:
-	if (in >= 0)
-		close(in);
-	if (out >= 0)
-		close(out);
-	if (r < 0)
-		unlink(tmp);
-	free(tmp);
-	free(scratch);
-	return r;
-}
-
-int xo_vbd_epoch_end(const char *uuid, const struct xo_vbd *v, xo_err *e)
-{
-	if (v->persistent || !v->backend[0])
-		return 0;
-	char *scratch = xo_vbd_params(uuid, v);
-	int r = 0;
-	if (unlink(scratch) < 0 && errno != ENOENT)
-		r = xo_err_sys(e, errno, "unable to remove '%s'", scratch);
-	free(scratch);
-	return r;
 }
 
 /* ---------------------------------------------------------------- common plug machinery */
@@ -183,7 +86,7 @@ static int write_kvs(struct xs_handle *xs, xs_transaction_t t, const char *dir,
 
 struct add {
 	uint32_t domid;
-	const struct xo_devpaths *p;
+	const struct xf_devpaths *p;
 	struct kv fe[8], be[20], priv[12];
 	int nfe, nbe, npriv;
 	const struct xo_kvs *extra_be, *extra_priv;
@@ -204,7 +107,7 @@ static void kv_set(struct kv *kvs, int *n, const char *k, const char *fmt, ...)
 static int add_device(struct xs_handle *xs, xs_transaction_t t, void *arg, xo_err *e)
 {
 	struct add *a = arg;
-	const struct xo_devpaths *p = a->p;
+	const struct xf_devpaths *p = a->p;
 	struct xo_xs_perms fe = xo_xs_perm_owner_reader(a->domid, 0);
 	struct xo_xs_perms be = xo_xs_perm_owner_reader(0, a->domid);
 	struct xo_xs_perms z = xo_xs_perm_dom0();
@@ -260,7 +163,7 @@ static int add_device_tx(struct xs_handle *xs, struct add *a, xo_err *e)
 
 /* what a plug waits for */
 struct hp_wait {
-	const struct xo_devpaths *p;
+	const struct xf_devpaths *p;
 	struct xo_child *child;      /* the script xo runs, or NULL */
 	bool want_initwait;          /* vif: netback created the device (state >= 2) */
 	const char *script;
@@ -303,7 +206,7 @@ static int hp_cond(struct xs_handle *xs, void *arg, xo_err *e)
 	return 0;
 }
 
-static int hp_wait(struct xo_backend *b, struct hp_wait *w, const char *what,
+static int hp_wait(struct xf *x, struct hp_wait *w, const char *what,
 		   const struct xo_cancel *c, xo_err *e)
 {
 	char status[256], herr[256];
@@ -317,12 +220,12 @@ static int hp_wait(struct xo_backend *b, struct hp_wait *w, const char *what,
 	xw.paths[n++] = status;
 	xw.paths[n++] = herr;
 	xw.paths[n++] = w->p->be_err;
-	return xo_xs_wait(b->xs, &xw, e);
+	return xo_xs_wait(x->xs, &xw, e);
 }
 
 /* run the hotplug script (XO_HOTPLUG=xo) and wait for its verdict */
-static int hotplug(struct xo_backend *b, const struct xo_vm *vm, uint32_t d, const char *kind,
-		   long devid, const struct xo_devpaths *p, const char *script, const char *action,
+static int hotplug(struct xf *x, const char *uuid, uint32_t d, const char *kind,
+		   long devid, const struct xf_devpaths *p, const char *script, const char *action,
 		   const char *what, const struct xo_cancel *c, xo_err *e)
 {
 	struct xo_child child;
@@ -334,25 +237,25 @@ static int hotplug(struct xo_backend *b, const struct xo_vm *vm, uint32_t d, con
 		w.want_initwait = true;
 		char initwait[160];
 		snprintf(initwait, sizeof(initwait), "the backend of %s", what);
-		if (hp_wait(b, &w, initwait, c, e) < 0)
+		if (hp_wait(x, &w, initwait, c, e) < 0)
 			return -1;
 		w.want_initwait = false;
 	}
-	if (!xo_hotplug_by_xo() || xo_hotplug_builtin(b->xs, vm->uuid, script, kind, d, devid, action))
-		return hp_wait(b, &w, what, c, e);
-	if (xo_hotplug_spawn(vm->uuid, script, kind, d, devid, action, &child, e) < 0)
+	if (!xo_hotplug_by_xo() || xo_hotplug_builtin(x->xs, uuid, script, kind, d, devid, action))
+		return hp_wait(x, &w, what, c, e);
+	if (xo_hotplug_spawn(uuid, script, kind, d, devid, action, &child, e) < 0)
 		return -1;
 	w.child = &child;
-	r = hp_wait(b, &w, what, c, e);
+	r = hp_wait(x, &w, what, c, e);
 	if (r < 0) {
 		xo_child_kill(&child);
 		char k[256];
 		/* a script killed half-way leaves no verdict: make the failure visible */
 		snprintf(k, sizeof(k), "%s/hotplug-status", p->be);
-		if (!xo_xs_exists(b->xs, XBT_NULL, k)) {
+		if (!xo_xs_exists(x->xs, XBT_NULL, k)) {
 			xo_err ignore;
 			snprintf(k, sizeof(k), "%s/hotplug-error", p->be);
-			xo_xs_write(b->xs, XBT_NULL, k, e->msg, &ignore);
+			xo_xs_write(x->xs, XBT_NULL, k, e->msg, &ignore);
 		}
 	} else {
 		xo_child_wait_ms(&child, xo_hotplug_timeout_ms());
@@ -365,48 +268,48 @@ static int hotplug(struct xo_backend *b, const struct xo_vm *vm, uint32_t d, con
 /* did the add script run (a verdict in the backend)? Asked before the unplug starts:
  * netback removes hotplug-status itself once the frontend is gone, and the remove
  * action must run all the same */
-static bool hotplug_ran(struct xo_backend *b, const struct xo_devpaths *p)
+static bool hotplug_ran(struct xf *x, const struct xf_devpaths *p)
 {
 	char k[256];
 	snprintf(k, sizeof(k), "%s/hotplug-status", p->be);
-	if (xo_xs_exists(b->xs, XBT_NULL, k))
+	if (xo_xs_exists(x->xs, XBT_NULL, k))
 		return true;
 	snprintf(k, sizeof(k), "%s/hotplug-error", p->be);
-	return xo_xs_exists(b->xs, XBT_NULL, k);
+	return xo_xs_exists(x->xs, XBT_NULL, k);
 }
 
 /* ran: whether the add script ran, asked before anything of the unplug happened */
-static void teardown(struct xo_backend *b, const struct xo_vm *vm, uint32_t d, const char *kind,
-		     long devid, const struct xo_devpaths *p, const char *script, bool ran)
+static void teardown(struct xf *x, const char *uuid, uint32_t d, const char *kind,
+		     long devid, const struct xf_devpaths *p, const char *script, bool ran)
 {
 	char k[256];
 	xo_err ignore;
 
 	snprintf(k, sizeof(k), "%s/online", p->be);
-	if (xo_xs_exists(b->xs, XBT_NULL, p->be))
-		xo_xs_write(b->xs, XBT_NULL, k, "0", &ignore);
-	xo_xs_rm(b->xs, XBT_NULL, p->fe, NULL);
-	xo_xs_rm(b->xs, XBT_NULL, p->fe_copy, NULL);
+	if (xo_xs_exists(x->xs, XBT_NULL, p->be))
+		xo_xs_write(x->xs, XBT_NULL, k, "0", &ignore);
+	xo_xs_rm(x->xs, XBT_NULL, p->fe, NULL);
+	xo_xs_rm(x->xs, XBT_NULL, p->fe_copy, NULL);
 	if (ran && xo_hotplug_by_xo() && script && *script) {
 		struct xo_child child;
 		const char *action = strcmp(kind, "vif") == 0 ? "offline" : "remove";
-		if (!xo_hotplug_builtin(b->xs, vm->uuid, script, kind, d, devid, action) &&
-		    xo_hotplug_spawn(vm->uuid, script, kind, d, devid, action, &child, &ignore) == 0) {
+		if (!xo_hotplug_builtin(x->xs, uuid, script, kind, d, devid, action) &&
+		    xo_hotplug_spawn(uuid, script, kind, d, devid, action, &child, &ignore) == 0) {
 			/* a remove script that hangs is killed: the teardown goes on */
 			xo_child_wait_ms(&child, xo_hotplug_timeout_ms());
 			xo_child_close(&child);
 		}
 	}
-	xo_xs_rm(b->xs, XBT_NULL, p->be, NULL);
-	xo_xs_rm(b->xs, XBT_NULL, p->be_err, NULL);
-	xo_xs_rm(b->xs, XBT_NULL, p->fe_err, NULL);
-	xo_xs_rm(b->xs, XBT_NULL, p->priv, NULL);
+	xo_xs_rm(x->xs, XBT_NULL, p->be, NULL);
+	xo_xs_rm(x->xs, XBT_NULL, p->be_err, NULL);
+	xo_xs_rm(x->xs, XBT_NULL, p->fe_err, NULL);
+	xo_xs_rm(x->xs, XBT_NULL, p->priv, NULL);
 }
 
 /* what a domain's destruction must not leave behind: every vbd and vif backend of
  * domain d still in xenstore is torn down, its remove script run (xenopsd's
  * Domain.destroy: hard_shutdown and Hotplug.release of every device) */
-void xo_device_release_all(struct xo_backend *b, const struct xo_vm *vm, uint32_t d)
+void xf_device_release_all(struct xf *x, const char *uuid, uint32_t d)
 {
 	static const char *const kinds[] = { "vbd", "vif", NULL };
 
@@ -414,18 +317,18 @@ void xo_device_release_all(struct xo_backend *b, const struct xo_vm *vm, uint32_
 		char dir[96];
 		unsigned int n = 0;
 		snprintf(dir, sizeof(dir), "/local/domain/0/backend/%s/%u", *k, d);
-		char **ids = xo_xs_ls(b->xs, XBT_NULL, dir, &n);
+		char **ids = xo_xs_ls(x->xs, XBT_NULL, dir, &n);
 		for (unsigned int i = 0; ids && i < n; i++) {
-			struct xo_devpaths p = { 0 };
+			struct xf_devpaths p = { 0 };
 			char key[200];
 			long devid = strtol(ids[i], NULL, 10);
-			xo_devpaths(&p, vm->uuid, d, *k, devid);
+			xf_devpaths(&p, uuid, d, *k, devid);
 			snprintf(key, sizeof(key), "%s/script", p.be);
-			char *script = xo_xs_read(b->xs, XBT_NULL, key);
+			char *script = xo_xs_read(x->xs, XBT_NULL, key);
 			if (!script)
 				script = xasprintf("%s/%s", xo_script_dir(),
 						   strcmp(*k, "vbd") == 0 ? "block" : "vif");
-			teardown(b, vm, d, *k, devid, &p, script, hotplug_ran(b, &p));
+			teardown(x, uuid, d, *k, devid, &p, script, hotplug_ran(x, &p));
 			free(script);
 		}
 		free(ids);
@@ -434,7 +337,7 @@ void xo_device_release_all(struct xo_backend *b, const struct xo_vm *vm, uint32_
 
 /* the clean half: ask the frontend to close and wait; the guest may refuse */
 struct close_wait {
-	const struct xo_devpaths *p;
+	const struct xf_devpaths *p;
 };
 
 static int close_cond(struct xs_handle *xs, void *arg, xo_err *e)
@@ -452,7 +355,7 @@ static int close_cond(struct xs_handle *xs, void *arg, xo_err *e)
 
 static int begin_close(struct xs_handle *xs, xs_transaction_t t, void *arg, xo_err *e)
 {
-	const struct xo_devpaths *p = arg;
+	const struct xf_devpaths *p = arg;
 	char k[256], v[16];
 
 	snprintf(k, sizeof(k), "%s/online", p->be);
@@ -465,7 +368,7 @@ static int begin_close(struct xs_handle *xs, xs_transaction_t t, void *arg, xo_e
 	return 0;
 }
 
-static int clean_close(struct xo_backend *b, const struct xo_devpaths *p, const char *what,
+static int clean_close(struct xf *x, const struct xf_devpaths *p, const char *what,
 		       const struct xo_cancel *c, xo_err *e)
 {
 	struct close_wait w = { p };
@@ -476,23 +379,23 @@ static int clean_close(struct xo_backend *b, const struct xo_devpaths *p, const 
 				 .extra_fd = -1 };
 
 	snprintf(k, sizeof(k), "%s/state", p->be);
-	xo_xs_read_buf(b->xs, XBT_NULL, k, state_before, sizeof(state_before));
-	if (xo_xs_transaction(b->xs, begin_close, (void *)p, e) < 0)
+	xo_xs_read_buf(x->xs, XBT_NULL, k, state_before, sizeof(state_before));
+	if (xo_xs_transaction(x->xs, begin_close, (void *)p, e) < 0)
 		return -1;
 	snprintf(festate, sizeof(festate), "%s/state", p->fe);
 	xw.paths[0] = festate;
 	xw.paths[1] = p->fe_err;
-	if (xo_xs_wait(b->xs, &xw, e) == 0)
+	if (xo_xs_wait(x->xs, &xw, e) == 0)
 		return 0;
 	if (e->cls == XO_E_DETACH_REJECTED) {
 		/* the device stays in use: put the backend back as it was */
 		xo_err ignore;
 		snprintf(k, sizeof(k), "%s/online", p->be);
-		xo_xs_write(b->xs, XBT_NULL, k, "1", &ignore);
+		xo_xs_write(x->xs, XBT_NULL, k, "1", &ignore);
 		snprintf(k, sizeof(k), "%s/state", p->be);
 		if (state_before[0])
-			xo_xs_write(b->xs, XBT_NULL, k, state_before, &ignore);
-		xo_xs_rm(b->xs, XBT_NULL, p->fe_err, NULL);
+			xo_xs_write(x->xs, XBT_NULL, k, state_before, &ignore);
+		xo_xs_rm(x->xs, XBT_NULL, p->fe_err, NULL);
 	}
 	return -1;
 }
@@ -505,17 +408,19 @@ static char *vbd_script(const struct xo_vbd *v)
 	return s ? xstrdup(s) : xasprintf("%s/block", xo_script_dir());
 }
 
-bool xo_vbd_plugged(struct xo_backend *b, uint32_t domid, const struct xo_vbd *v)
+bool xf_vbd_plugged(struct xf *x, uint32_t domid, const struct xo_vbd *v)
 {
 	char p[128];
 	snprintf(p, sizeof(p), "/xo/domain/%u/device/vbd/%ld", domid, xo_vbd_devid(v->name));
-	return xo_xs_exists(b->xs, XBT_NULL, p);
+	return xo_xs_exists(x->xs, XBT_NULL, p);
 }
 
-int xo_vbd_plug(struct xo_backend *b, const struct xo_vm *vm, const struct xo_vbd *v,
-		const struct xo_cancel *c, xo_err *e)
+int xf_vbd_plug(struct xo_ctx *ctx, const struct xo_vbd *v, xo_err *e)
 {
-	struct xo_devpaths p = { 0 };
+	struct xf *x = XF(ctx->b);
+	const struct xo_vm *vm = &ctx->vm;
+	const struct xo_cancel *c = &ctx->cancel;
+	struct xf_devpaths p = { 0 };
 	struct add a;
 	uint32_t d;
 	long devid = xo_vbd_devid(v->name);
@@ -523,10 +428,10 @@ int xo_vbd_plug(struct xo_backend *b, const struct xo_vm *vm, const struct xo_vb
 	const char *dtype = xo_vbd_type_name(v->type);
 	int r = -1;
 
-	if (need_domain(b, vm, &d, e) < 0)
+	if (xf_need_domain(x, vm, &d, e) < 0)
 		return -1;
-	xo_devpaths(&p, vm->uuid, d, "vbd", devid);
-	if (xo_xs_exists(b->xs, XBT_NULL, p.fe_copy))
+	xf_devpaths(&p, vm->uuid, d, "vbd", devid);
+	if (xo_xs_exists(x->xs, XBT_NULL, p.fe_copy))
 		return xo_errf(e, XO_E_EXISTS, "vbd %s is already plugged", v->name);
 	if (!v->backend[0] && vm->type != XO_VM_HVM)
 		return 0;   /* an empty drive: pv guests have no use for it (as xenopsd) */
@@ -558,11 +463,11 @@ int xo_vbd_plug(struct xo_backend *b, const struct xo_vm *vm, const struct xo_vb
 	kv_set(a.priv, &a.npriv, "persistent", "%d", v->persistent ? 1 : 0);
 	a.extra_be = &v->extra_backend_keys;
 	a.extra_priv = &v->extra_private_keys;
-	if (add_device_tx(b->xs, &a, e) < 0)
+	if (add_device_tx(x->xs, &a, e) < 0)
 		goto out;
 	snprintf(what, sizeof(what), "the hotplug script of vbd %s", v->name);
-	if (hotplug(b, vm, d, "vbd", devid, &p, script, "add", what, c, e) < 0) {
-		teardown(b, vm, d, "vbd", devid, &p, script, hotplug_ran(b, &p));
+	if (hotplug(x, vm->uuid, d, "vbd", devid, &p, script, "add", what, c, e) < 0) {
+		teardown(x, vm->uuid, d, "vbd", devid, &p, script, hotplug_ran(x, &p));
 		goto out;
 	}
 	xo_updates_emit2("vbd", vm->uuid, v->name);
@@ -575,44 +480,64 @@ out:
 
 /* the unplug both kinds share: clean (ask the guest, it may refuse) unless force, then
  * tear down with the backend's own script, or fallback; 1 = done, 0 = nothing plugged */
-static int unplug(struct xo_backend *b, const struct xo_vm *vm, const char *kind, long devid,
+static int unplug(struct xf *x, const struct xo_vm *vm, const char *kind, long devid,
 		  const char *name, const char *fallback, bool force, const struct xo_cancel *c,
 		  xo_err *e)
 {
-	struct xo_devpaths p = { 0 };
+	struct xf_devpaths p = { 0 };
 	uint32_t d;
 	char what[96];
-	int r = xo_vm_find_domain(b, vm->uuid, &d, NULL, e);
+	int r = xf_find_domain(x, vm->uuid, &d, NULL, e);
 
 	if (r <= 0)
 		return r;    /* no domain: its destruction took the devices with it */
-	xo_devpaths(&p, vm->uuid, d, kind, devid);
-	if (!xo_xs_exists(b->xs, XBT_NULL, p.fe_copy) && !xo_xs_exists(b->xs, XBT_NULL, p.be))
+	xf_devpaths(&p, vm->uuid, d, kind, devid);
+	if (!xo_xs_exists(x->xs, XBT_NULL, p.fe_copy) && !xo_xs_exists(x->xs, XBT_NULL, p.be))
 		return 0;
-	bool ran = hotplug_ran(b, &p);
+	bool ran = hotplug_ran(x, &p);
 	if (!force) {
 		snprintf(what, sizeof(what), "the guest to release %s %s", kind, name);
-		if (clean_close(b, &p, what, c, e) < 0)
+		if (clean_close(x, &p, what, c, e) < 0)
 			return -1;
 	}
 	snprintf(what, sizeof(what), "%s/script", p.be);
-	char *script = xo_xs_read(b->xs, XBT_NULL, what);
-	teardown(b, vm, d, kind, devid, &p, script ? script : fallback, ran);
+	char *script = xo_xs_read(x->xs, XBT_NULL, what);
+	teardown(x, vm->uuid, d, kind, devid, &p, script ? script : fallback, ran);
 	free(script);
 	return 1;
 }
 
-int xo_vbd_unplug(struct xo_backend *b, const struct xo_vm *vm, const struct xo_vbd *v, bool force,
-		  const struct xo_cancel *c, xo_err *e)
+int xf_vbd_unplug(struct xo_ctx *ctx, const struct xo_vbd *v, bool force, xo_err *e)
 {
+	struct xf *x = XF(ctx->b);
+	const struct xo_vm *vm = &ctx->vm;
+	const struct xo_cancel *c = &ctx->cancel;
 	char *fallback = vbd_script(v);
-	int r = unplug(b, vm, "vbd", xo_vbd_devid(v->name), v->name, fallback, force, c, e);
+	int r = unplug(x, vm, "vbd", xo_vbd_devid(v->name), v->name, fallback, force, c, e);
 
 	free(fallback);
 	if (r <= 0)
 		return r;
 	xo_updates_emit2("vbd", vm->uuid, v->name);
 	return 0;
+}
+
+/* a pv guest sees a drive only with a disc in it (as xenopsd): the device is unplugged on
+ * eject and plugged on insert */
+int xf_vbd_media(struct xo_ctx *ctx, const struct xo_vbd *v, xo_err *e)
+{
+	struct xf *x = XF(ctx->b);
+	uint32_t d;
+	int r = xf_find_domain(x, ctx->vm.uuid, &d, NULL, e);
+
+	if (r <= 0)
+		return r;
+	bool plugged = xf_vbd_plugged(x, d, v);
+	if (!v->backend[0])
+		return plugged ? xf_vbd_unplug(ctx, v, true, e) : 0;
+	if (plugged || !xo_device_active(ctx->vm.uuid, "vbd", v->name))
+		return 0;
+	return xf_vbd_plug(ctx, v, e);
 }
 
 /* ---------------------------------------------------------------- VIF */
@@ -633,11 +558,11 @@ static char *join(char **v, size_t n)
 	return xo_buf_detach(&b);
 }
 
-bool xo_vif_plugged(struct xo_backend *b, uint32_t domid, const struct xo_vif *v)
+bool xf_vif_plugged(struct xf *x, uint32_t domid, const struct xo_vif *v)
 {
 	char p[128];
 	snprintf(p, sizeof(p), "/xo/domain/%u/device/vif/%d", domid, v->position);
-	return xo_xs_exists(b->xs, XBT_NULL, p);
+	return xo_xs_exists(x->xs, XBT_NULL, p);
 }
 
 static bool vif_carrier(const struct xo_vif *v)
@@ -645,19 +570,21 @@ static bool vif_carrier(const struct xo_vif *v)
 	return v->carrier && v->locking_mode != XO_LOCK_DISABLED;
 }
 
-int xo_vif_plug(struct xo_backend *b, const struct xo_vm *vm, const struct xo_vif *v,
-		const struct xo_cancel *c, xo_err *e)
+int xf_vif_plug(struct xo_ctx *ctx, const struct xo_vif *v, xo_err *e)
 {
-	struct xo_devpaths p = { 0 };
+	struct xf *x = XF(ctx->b);
+	const struct xo_vm *vm = &ctx->vm;
+	const struct xo_cancel *c = &ctx->cancel;
+	struct xf_devpaths p = { 0 };
 	struct add a;
 	uint32_t d;
 	char *script = NULL, *v4, *v6, what[96];
 	int r = -1;
 
-	if (need_domain(b, vm, &d, e) < 0)
+	if (xf_need_domain(x, vm, &d, e) < 0)
 		return -1;
-	xo_devpaths(&p, vm->uuid, d, "vif", v->position);
-	if (xo_xs_exists(b->xs, XBT_NULL, p.fe_copy))
+	xf_devpaths(&p, vm->uuid, d, "vif", v->position);
+	if (xo_xs_exists(x->xs, XBT_NULL, p.fe_copy))
 		return xo_errf(e, XO_E_EXISTS, "vif %d is already plugged", v->position);
 	script = vif_script(v);
 	memset(&a, 0, sizeof(a));
@@ -698,11 +625,11 @@ int xo_vif_plug(struct xo_backend *b, const struct xo_vm *vm, const struct xo_vi
 	free(v4);
 	free(v6);
 	a.extra_priv = &v->extra_private_keys;
-	if (add_device_tx(b->xs, &a, e) < 0)
+	if (add_device_tx(x->xs, &a, e) < 0)
 		goto out;
 	snprintf(what, sizeof(what), "the hotplug script of vif %d", v->position);
-	if (hotplug(b, vm, d, "vif", v->position, &p, script, "online", what, c, e) < 0) {
-		teardown(b, vm, d, "vif", v->position, &p, script, hotplug_ran(b, &p));
+	if (hotplug(x, vm->uuid, d, "vif", v->position, &p, script, "online", what, c, e) < 0) {
+		teardown(x, vm->uuid, d, "vif", v->position, &p, script, hotplug_ran(x, &p));
 		goto out;
 	}
 	char id[16];
@@ -714,14 +641,16 @@ out:
 	return r;
 }
 
-int xo_vif_unplug(struct xo_backend *b, const struct xo_vm *vm, const struct xo_vif *v, bool force,
-		  const struct xo_cancel *c, xo_err *e)
+int xf_vif_unplug(struct xo_ctx *ctx, const struct xo_vif *v, bool force, xo_err *e)
 {
+	struct xf *x = XF(ctx->b);
+	const struct xo_vm *vm = &ctx->vm;
+	const struct xo_cancel *c = &ctx->cancel;
 	char id[16], *fallback = vif_script(v);
 	int r;
 
 	snprintf(id, sizeof(id), "%d", v->position);
-	r = unplug(b, vm, "vif", v->position, id, fallback, force, c, e);
+	r = unplug(x, vm, "vif", v->position, id, fallback, force, c, e);
 	free(fallback);
 	if (r <= 0)
 		return r;
@@ -729,39 +658,39 @@ int xo_vif_unplug(struct xo_backend *b, const struct xo_vm *vm, const struct xo_
 	return 0;
 }
 
-int xo_vif_apply_carrier(struct xo_backend *b, uint32_t domid, const struct xo_vif *v, xo_err *e)
+static int apply_carrier(struct xf *x, uint32_t domid, const struct xo_vif *v, xo_err *e)
 {
 	char k[160];
 	snprintf(k, sizeof(k), "/local/domain/%u/device/vif/%d/disconnect", domid, v->position);
-	return xo_xs_write(b->xs, XBT_NULL, k, vif_carrier(v) ? "0" : "1", e);
+	return xo_xs_write(x->xs, XBT_NULL, k, vif_carrier(v) ? "0" : "1", e);
 }
 
-int xo_vif_apply_locking(struct xo_backend *b, const struct xo_vm *vm, uint32_t domid,
+static int apply_locking(struct xf *x, const struct xo_vm *vm, uint32_t domid,
 			 const struct xo_vif *v, xo_err *e)
 {
-	struct xo_devpaths p = { 0 };
+	struct xf_devpaths p = { 0 };
 	char k[256], *v4, *v6, *script;
 	int r = -1;
 
-	xo_devpaths(&p, vm->uuid, domid, "vif", v->position);
+	xf_devpaths(&p, vm->uuid, domid, "vif", v->position);
 	v4 = join(v->ipv4_allowed, v->n_ipv4);
 	v6 = join(v->ipv6_allowed, v->n_ipv6);
 	snprintf(k, sizeof(k), "%s/locking-mode", p.priv);
-	if (xo_xs_write(b->xs, XBT_NULL, k, xo_lock_mode_name(v->locking_mode), e) < 0)
+	if (xo_xs_write(x->xs, XBT_NULL, k, xo_lock_mode_name(v->locking_mode), e) < 0)
 		goto out;
 	snprintf(k, sizeof(k), "%s/ipv4-allowed", p.priv);
-	if (xo_xs_write(b->xs, XBT_NULL, k, v4, e) < 0)
+	if (xo_xs_write(x->xs, XBT_NULL, k, v4, e) < 0)
 		goto out;
 	snprintf(k, sizeof(k), "%s/ipv6-allowed", p.priv);
-	if (xo_xs_write(b->xs, XBT_NULL, k, v6, e) < 0)
+	if (xo_xs_write(x->xs, XBT_NULL, k, v6, e) < 0)
 		goto out;
-	if (xo_vif_apply_carrier(b, domid, v, e) < 0)
+	if (apply_carrier(x, domid, v, e) < 0)
 		goto out;
 	r = 0;
 	if (xo_hotplug_by_xo()) {
 		struct xo_child child;
 		snprintf(k, sizeof(k), "%s/script", p.be);
-		script = xo_xs_read(b->xs, XBT_NULL, k);
+		script = xo_xs_read(x->xs, XBT_NULL, k);
 		if (!script)
 			script = vif_script(v);
 		r = xo_hotplug_spawn(vm->uuid, script, "vif", domid, v->position, "online", &child, e);
@@ -770,7 +699,7 @@ int xo_vif_apply_locking(struct xo_backend *b, const struct xo_vm *vm, uint32_t 
 			if (!WIFEXITED(child.status) || WEXITSTATUS(child.status) != 0) {
 				snprintf(k, sizeof(k), "%s/hotplug-error", p.be);
 				char msg[512] = "";
-				xo_xs_read_buf(b->xs, XBT_NULL, k, msg, sizeof(msg));
+				xo_xs_read_buf(x->xs, XBT_NULL, k, msg, sizeof(msg));
 				r = xo_errf(e, XO_E_HOTPLUG, "the vif script could not apply the rules: %s",
 					    msg[0] ? msg : "it failed");
 			}
@@ -782,6 +711,19 @@ out:
 	free(v4);
 	free(v6);
 	return r;
+}
+
+int xf_vif_apply(struct xo_ctx *ctx, const struct xo_vif *v, unsigned what, xo_err *e)
+{
+	struct xf *x = XF(ctx->b);
+	uint32_t d;
+	int r = xf_find_domain(x, ctx->vm.uuid, &d, NULL, e);
+
+	if (r <= 0 || !xf_vif_plugged(x, d, v))
+		return r < 0 ? -1 : 0;
+	if (what & XO_VIF_APPLY_LOCKING)
+		return apply_locking(x, &ctx->vm, d, v, e);
+	return apply_carrier(x, d, v, e);
 }
 
 /* ---------------------------------------------------------------- PCI */
@@ -858,7 +800,7 @@ static int pci_add(struct xs_handle *xs, xs_transaction_t t, void *arg, xo_err *
 	return xo_xs_write(xs, t, k, a->pci->address, e);
 }
 
-static int pci_index(struct xo_backend *b, uint32_t domid, const struct xo_pci *p)
+static int pci_index(struct xf *x, uint32_t domid, const struct xo_pci *p)
 {
 	char be[96], k[160], v[32];
 	unsigned n;
@@ -866,43 +808,45 @@ static int pci_index(struct xo_backend *b, uint32_t domid, const struct xo_pci *
 	int found = -1;
 
 	snprintf(be, sizeof(be), "/local/domain/0/backend/pci/%u/0", domid);
-	ents = xo_xs_ls(b->xs, XBT_NULL, be, &n);
+	ents = xo_xs_ls(x->xs, XBT_NULL, be, &n);
 	for (unsigned i = 0; i < n && found < 0; i++) {
 		int idx;
 		if (sscanf(ents[i], "dev-%d", &idx) != 1)
 			continue;
 		snprintf(k, sizeof(k), "%s/%s", be, ents[i]);
-		if (xo_xs_read_buf(b->xs, XBT_NULL, k, v, sizeof(v)) && strcmp(v, p->address) == 0)
+		if (xo_xs_read_buf(x->xs, XBT_NULL, k, v, sizeof(v)) && strcmp(v, p->address) == 0)
 			found = idx;
 	}
 	free(ents);
 	return found;
 }
 
-bool xo_pci_plugged(struct xo_backend *b, uint32_t domid, const struct xo_pci *p)
+bool xf_pci_plugged(struct xf *x, uint32_t domid, const struct xo_pci *p)
 {
-	return pci_index(b, domid, p) >= 0;
+	return pci_index(x, domid, p) >= 0;
 }
 
-int xo_pci_plug(struct xo_backend *b, const struct xo_vm *vm, const struct xo_pci *p, xo_err *e)
+int xf_pci_plug(struct xo_ctx *ctx, const struct xo_pci *p, xo_err *e)
 {
+	struct xf *x = XF(ctx->b);
+	const struct xo_vm *vm = &ctx->vm;
 	uint32_t d;
 	char id[16];
 
-	if (need_domain(b, vm, &d, e) < 0)
+	if (xf_need_domain(x, vm, &d, e) < 0)
 		return -1;
-	if (xo_pci_plugged(b, d, p))
+	if (xf_pci_plugged(x, d, p))
 		return xo_errf(e, XO_E_EXISTS, "pci device %s is already plugged", p->address);
-	if (!b->ops->pci_assign)
-		return xo_errf(e, XO_E_INTERNAL, "the %s backend cannot pass pci devices through",
-			       b->ops->name);
-	if (b->ops->pci_assign(b, d, p->address, e) < 0)
+	if (!x->hv->pci_assign)
+		return xo_errf(e, XO_E_UNIMPLEMENTED, "the %s backend cannot pass pci devices through",
+			       x->hv->name);
+	if (x->hv->pci_assign(x, d, p->address, e) < 0)
 		return -1;
 	struct pci_add a = { d, vm, p, 0 };
-	if (xo_xs_transaction(b->xs, pci_add, &a, e) < 0) {
+	if (xo_xs_transaction(x->xs, pci_add, &a, e) < 0) {
 		xo_err ignore;
-		if (b->ops->pci_deassign)
-			b->ops->pci_deassign(b, d, p->address, &ignore);
+		if (x->hv->pci_deassign)
+			x->hv->pci_deassign(x, d, p->address, &ignore);
 		return -1;
 	}
 	snprintf(id, sizeof(id), "%d", p->position);
@@ -910,27 +854,29 @@ int xo_pci_plug(struct xo_backend *b, const struct xo_vm *vm, const struct xo_pc
 	return 0;
 }
 
-int xo_pci_unplug(struct xo_backend *b, const struct xo_vm *vm, const struct xo_pci *p, xo_err *e)
+int xf_pci_unplug(struct xo_ctx *ctx, const struct xo_pci *p, xo_err *e)
 {
+	struct xf *x = XF(ctx->b);
+	const struct xo_vm *vm = &ctx->vm;
 	uint32_t d;
 	char be[96], k[160], id[16];
 	static const char *const keys[] = { "dev", "key", "opts", "state", "vdevfn", NULL };
-	int r = xo_vm_find_domain(b, vm->uuid, &d, NULL, e);
+	int r = xf_find_domain(x, vm->uuid, &d, NULL, e);
 
 	if (r <= 0)
 		return r;
-	int idx = pci_index(b, d, p);
+	int idx = pci_index(x, d, p);
 	if (idx < 0)
 		return 0;
-	if (b->ops->pci_deassign && b->ops->pci_deassign(b, d, p->address, e) < 0)
+	if (x->hv->pci_deassign && x->hv->pci_deassign(x, d, p->address, e) < 0)
 		return -1;
 	snprintf(be, sizeof(be), "/local/domain/0/backend/pci/%u/0", d);
 	for (const char *const *key = keys; *key; key++) {
 		snprintf(k, sizeof(k), "%s/%s-%d", be, *key, idx);
-		xo_xs_rm(b->xs, XBT_NULL, k, NULL);
+		xo_xs_rm(x->xs, XBT_NULL, k, NULL);
 	}
 	snprintf(k, sizeof(k), "/xo/vm/%s/private/pci/%d", vm->uuid, p->position);
-	xo_xs_rm(b->xs, XBT_NULL, k, NULL);
+	xo_xs_rm(x->xs, XBT_NULL, k, NULL);
 	snprintf(id, sizeof(id), "%d", p->position);
 	xo_updates_emit2("pci", vm->uuid, id);
 	return 0;
