@@ -10,6 +10,8 @@
 PREFIX     ?= /usr/local
 BINDIR     ?= $(PREFIX)/bin
 LIBEXECDIR ?= $(PREFIX)/libexec/xo
+LIBDIR     ?= $(PREFIX)/lib
+MODULEDIR  ?= $(LIBDIR)/xo
 DATADIR    ?= $(PREFIX)/share/xo
 MANDIR     ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
@@ -24,7 +26,8 @@ CFLAGS  ?= -O2 -g
 XO_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 \
 	-Wstrict-prototypes -Wmissing-prototypes -Wno-format-nonliteral -Wno-format-truncation \
 	-Ilib -Ibuild -include lib/banned.h \
-	-DXO_LIBEXECDIR='"$(LIBEXECDIR)"' -DXO_SYSCONFDIR='"$(SYSCONFDIR)"'
+	-DXO_LIBEXECDIR='"$(LIBEXECDIR)"' -DXO_SYSCONFDIR='"$(SYSCONFDIR)"' \
+	-DXO_MODULEDIR='"$(MODULEDIR)"'
 LDLIBS  = -Wl,-z,relro,-z,now -ljson-c -lxenguest -lxenctrl -lxenstore -lxenevtchn -lxentoollog \
 	-lxenforeignmemory -lxencall -lxengnttab -lxentoolcore -lpthread
 
@@ -50,7 +53,7 @@ $(B)/%.o: %.c | $(B)/lib $(B)/lib/sim $(B)/cmd
 	@echo "  CC      $@"; $(CC) $(XO_CFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 # Xen's public headers (xenctrl.h, xenguest.h) need GNU C: anonymous unions, __align8__
-$(B)/lib/backend-xen.o: XO_CFLAGS += -std=gnu11
+$(B)/lib/hv-xen.o $(B)/lib/hv-xen-dm.o $(B)/lib/hv-xen-pci.o: XO_CFLAGS += -std=gnu11
 
 # the command registry: cmd/commands.txt -> a C table (help, completion and man checks read it)
 $(B)/registry.c: cmd/commands.txt lib/registry-gen.awk | $(B)/lib
@@ -62,9 +65,9 @@ $(B)/registry.o: $(B)/registry.c lib/registry.h
 # LIBEXECDIR or SYSCONFDIR rebuilds what uses them, so "make install PREFIX=/usr" installs
 # programs that look where it installs the scripts
 $(B)/paths: FORCE | $(B)/lib
-	@printf '%s\n' '$(LIBEXECDIR)' '$(SYSCONFDIR)' > $@.tmp; \
+	@printf '%s\n' '$(LIBEXECDIR)' '$(SYSCONFDIR)' '$(MODULEDIR)' > $@.tmp; \
 		if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
-$(B)/lib/hotplug.o $(B)/lib/hooks.o $(B)/lib/sim/daemon.o: $(B)/paths
+$(B)/lib/hotplug.o $(B)/lib/hooks.o $(B)/lib/sim/daemon.o $(B)/lib/backend.o: $(B)/paths
 
 $(B)/libxo.a: $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^

@@ -22,13 +22,12 @@ int xo_device_set_active(const char *uuid, const char *kind, const char *id, boo
 			 xo_err *e)
 {
 	char p[160];
-	int fd;
 
 	if (xo_state_open(e) < 0)
 		return -1;
 	snprintf(p, sizeof(p), "VM/%s/active/%s.%s", uuid, kind, id);
 	if (active) {
-		fd = openat(xo_state_fd(), p, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+		int fd = openat(xo_state_fd(), p, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 		if (fd < 0 && errno == ENOENT) {
 			char dir[96];
 			snprintf(dir, sizeof(dir), "VM/%s/active", uuid);

@@ -575,12 +575,12 @@ static int xs_cond(void *arg, xo_err *e)
 static void xs_drain(void *arg, int fd)
 {
 	struct xs_wait_arg *a = arg;
-	char **ev;
 
 	/* events of earlier waits on this handle are simply dropped */
-	if (fd == xs_fileno(a->xs))
-		while ((ev = xs_check_watch(a->xs)) != NULL)
-			free(ev);
+	if (fd != xs_fileno(a->xs))
+		return;
+	for (char **ev; (ev = xs_check_watch(a->xs)) != NULL;)
+		free(ev);
 }
 
 int xo_xs_wait(struct xs_handle *xs, const struct xo_xs_wait *w, xo_err *e)
