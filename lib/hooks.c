@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "hooks.h"
+#include "res.h"
 #include "spawn.h"
 #include "util.h"
 #include "wait.h"
@@ -56,7 +57,9 @@ static int run_one(const char *hook, const char *path, const char *name,
 	int r = 0;
 
 	snprintf(domid_s, sizeof(domid_s), "%d", domid);
-	if (xo_spawn(&child, argv, NULL, XO_SPAWN_CAPTURE, true, e) < 0)
+	/* recorded (res.h): a worker killed during a hook never leaves it behind the repair */
+	if (xo_res_spawn(vm_uuid, "proc.hook", &child, argv, NULL, XO_SPAWN_CAPTURE,
+			 XO_SPAWN_CLEAN_ENV, e) < 0)
 		return -1;
 	if (c && c->task[0]) {
 		struct xo_wait w = XO_WAIT_INIT;
@@ -66,8 +69,10 @@ static int run_one(const char *hook, const char *path, const char *name,
 		w.what = "a hook script";
 		w.cancel = c;
 		if (xo_wait(&w, e) < 0) {
+			xo_err ignore;
 			xo_child_kill(&child);
 			xo_child_close(&child);
+			xo_res_stop(vm_uuid, "proc.hook", 0, &ignore);
 			return -1;
 		}
 	}
@@ -84,6 +89,8 @@ static int run_one(const char *hook, const char *path, const char *name,
 	}
 	free(out);
 	xo_child_close(&child);
+	xo_err ignore;
+	xo_res_stop(vm_uuid, "proc.hook", 0, &ignore);
 	return r;
 }
 

@@ -20,6 +20,7 @@
 
 #include "hotplug-builtin.h"
 #include "hotplug.h"
+#include "res.h"
 #include "util.h"
 #include "xs.h"
 
@@ -27,6 +28,7 @@
 struct hb {
 	struct xs_handle *xs;
 	const char *me, *action;
+	char tag[96];      /* the name a loop device gets: the VM's and the device's (res.h) */
 	char be[96];       /* /local/domain/0/backend/<kind>/<fe>/<devid> */
 	char xbpath[64];   /* backend/<kind>/<fe>/<devid>, as the scripts log it */
 	int logfd;
@@ -157,8 +159,8 @@ static bool file_on_loop(const struct stat *f)
 }
 
 /* attach file to a free loop device (losetup [-r] --find --show) */
-static int loop_attach(const char *file, bool ro, char *node, size_t nsize, dev_t *rdev, char *why,
-		       size_t wsize)
+static int loop_attach(const char *file, const char *tag, bool ro, char *node, size_t nsize,
+		       dev_t *rdev, char *why, size_t wsize)
 {
 	int ffd = open(file, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 	int ctl = -1, r = -1;
@@ -189,7 +191,9 @@ static int loop_attach(const char *file, bool ro, char *node, size_t nsize, dev_
 		memset(&cfg, 0, sizeof(cfg));
 		cfg.fd = (unsigned)ffd;
 		cfg.info.lo_flags = ro ? LO_FLAGS_READ_ONLY : 0;
-		xo_strlcpy((char *)cfg.info.lo_file_name, file, sizeof(cfg.info.lo_file_name));
+		/* the tag, where losetup puts the file's name (the file is in sysfs anyway): so
+		 * that a repair finds the device as this VM's, whatever moment a kill came */
+		xo_strlcpy((char *)cfg.info.lo_file_name, tag, sizeof(cfg.info.lo_file_name));
 		int ok = ioctl(lfd, LOOP_CONFIGURE, &cfg);
 		int err = errno;
 		struct stat st;
@@ -246,7 +250,7 @@ static void block_add(struct hb *h)
 		hb_fail(h, "'%s' is already attached (a loop device uses it): refusing a second "
 			   "read/write attach", params);
 		return;
-	} else if (loop_attach(params, ro, node, sizeof(node), &rdev, why, sizeof(why)) < 0) {
+	} else if (loop_attach(params, h->tag, ro, node, sizeof(node), &rdev, why, sizeof(why)) < 0) {
 		hb_fail(h, "unable to set up a loop device for '%s': %s", params, why);
 		return;
 	} else {
@@ -423,6 +427,9 @@ bool xo_hotplug_builtin(struct xs_handle *xs, const char *uuid, const char *scri
 	snprintf(h.xbpath, sizeof(h.xbpath), "backend/%s/%u/%ld", kind, fe, devid);
 	snprintf(h.be, sizeof(h.be), "/local/domain/0/%s", h.xbpath);
 	h.logfd = xo_hotplug_log_open(uuid);
+	char name[48];
+	snprintf(name, sizeof(name), "loop.vbd.%ld", devid);
+	xo_res_tag(uuid, name, h.tag, sizeof(h.tag));
 	if (vbd && strcmp(action, "add") == 0)
 		block_add(&h);
 	else if (vbd && strcmp(action, "remove") == 0)

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "hotplug.h"
+#include "res.h"
 #include "state.h"
 #include "util.h"
 
@@ -72,10 +73,23 @@ int xo_hotplug_spawn(const char *uuid, const char *script, const char *kind, uin
 	argv[2] = vif ? "type_if=vif" : NULL;
 	argv[3] = NULL;
 	logfd = xo_hotplug_log_open(uuid);
-	int r = xo_spawn(c, argv, env, logfd >= 0 ? logfd : XO_SPAWN_NULL, false, e);
+	char id[XO_RES_ID_MAX + 1];
+	snprintf(id, sizeof(id), "proc.hotplug.%s.%ld", kind, devid);
+	int r = xo_res_spawn(uuid, id, c, argv, env, logfd >= 0 ? logfd : XO_SPAWN_NULL, 0, e);
 	if (logfd >= 0)
 		close(logfd);
 	if (r < 0)
 		xo_err_wrap(e, "hotplug script");
 	return r;
+}
+
+void xo_hotplug_done(const char *uuid, const char *kind, long devid, struct xo_child *c)
+{
+	char id[XO_RES_ID_MAX + 1];
+	xo_err ignore;
+
+	xo_child_close(c);
+	snprintf(id, sizeof(id), "proc.hotplug.%s.%ld", kind, devid);
+	/* what the script may have left running goes with it */
+	xo_res_stop(uuid, id, 0, &ignore);
 }

@@ -32,7 +32,11 @@ int xo_hotplug_log_open(const char *uuid);
 const char *xo_script_dir(void);
 /* $XO_HOTPLUG_TIMEOUT seconds (default 300, as xenopsd) in ms */
 int xo_hotplug_timeout_ms(void);
+/* the script runs as a recorded process of the VM (res.h: proc.hotplug.<kind>.<devid>);
+ * xo_hotplug_done() once it exited: the child closed, the record dropped (anything the
+ * script left running is stopped) */
 int xo_hotplug_spawn(const char *uuid, const char *script, const char *kind, uint32_t fe,
 		     long devid, const char *action, struct xo_child *c, xo_err *e);
+void xo_hotplug_done(const char *uuid, const char *kind, long devid, struct xo_child *c);
 
 #endif

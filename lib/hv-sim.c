@@ -407,8 +407,9 @@ static int sim_dm_start(struct xf *x, uint32_t domid, const struct xf_dm_args *a
 	return r;
 }
 
-static int sim_dm_stop(struct xf *x, uint32_t domid, xo_err *e)
+static int sim_dm_stop(struct xf *x, const char *uuid, uint32_t domid, xo_err *e)
 {
+	(void)uuid;
 	return simple(x, e, "dm-stop domid=%u", domid);
 }
 
@@ -420,15 +421,19 @@ static int bdf_ok(const char *bdf, xo_err *e)
 	return 0;
 }
 
-static int sim_pci_assign(struct xf *x, uint32_t domid, const char *bdf, xo_err *e)
+static int sim_pci_assign(struct xf *x, const char *uuid, uint32_t domid, const char *bdf,
+			  xo_err *e)
 {
+	(void)uuid;
 	if (bdf_ok(bdf, e) < 0)
 		return -1;
 	return simple(x, e, "pci-assign domid=%u bdf=%s", domid, bdf);
 }
 
-static int sim_pci_deassign(struct xf *x, uint32_t domid, const char *bdf, xo_err *e)
+static int sim_pci_deassign(struct xf *x, const char *uuid, uint32_t domid, const char *bdf,
+			    xo_err *e)
 {
+	(void)uuid;
 	if (bdf_ok(bdf, e) < 0)
 		return -1;
 	return simple(x, e, "pci-deassign domid=%u bdf=%s", domid, bdf);

@@ -31,6 +31,8 @@
 #include <xenstore.h>
 
 #include "hv-xen.h"
+#include "res.h"
+#include "spawn.h"
 #include "qmp.h"
 #include "util.h"
 
@@ -198,69 +200,6 @@ static void dm_argv(struct argv *v, const char *qemu, uint32_t domid, const stru
 	}
 }
 
-/*
- * Start argv in its own session, stdin from /dev/null, stdout and stderr to
- * the log, no other descriptor, detached from us by a double fork (the
- * middle child exits at once, so qemu is never our zombie). Returns qemu's
- * pid and a pidfd on it.
- */
-static int spawn_detached(char *const argv[], char *const envp[], const char *log, pid_t *pid_out,
-			  int *pidfd_out, xo_err *e)
-{
-	int pfd[2], logfd, st;
-	pid_t mid, pid = -1;
-
-	logfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-	if (logfd < 0)
-		return xo_err_sys(e, errno, "cannot open the device model log '%s'", log);
-	if (pipe2(pfd, O_CLOEXEC) < 0) {
-		close(logfd);
-		return xo_err_sys(e, errno, "pipe");
-	}
-	mid = fork();
-	if (mid < 0) {
-		int err = errno;
-		close(logfd);
-		close(pfd[0]);
-		close(pfd[1]);
-		return xo_err_sys(e, err, "fork");
-	}
-	if (mid == 0) {
-		pid_t child;
-		setsid();
-		child = fork();
-		if (child == 0) {
-			int null = open("/dev/null", O_RDONLY);
-			if (null < 0 || dup2(null, 0) < 0 || dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0)
-				_exit(127);
-			closefrom(3);
-			sigset_t none;
-			sigemptyset(&none);
-			sigprocmask(SIG_SETMASK, &none, NULL);
-			execve(argv[0], argv, envp);
-			dprintf(2, "xo: cannot execute '%s': %s\n", argv[0], strerror(errno));
-			_exit(127);
-		}
-		if (xo_write_all(pfd[1], &child, sizeof(child)) < 0)
-			_exit(1);
-		_exit(child < 0 ? 1 : 0);
-	}
-	close(pfd[1]);
-	close(logfd);
-	ssize_t got = read(pfd[0], &pid, sizeof(pid));
-	close(pfd[0]);
-	while (waitpid(mid, &st, 0) < 0 && errno == EINTR)
-		;
-	if (got != sizeof(pid) || pid <= 0)
-		return xo_errf(e, XO_E_SYSTEM, "cannot start the device model '%s'", argv[0]);
-	*pid_out = pid;
-	*pidfd_out = pidfd_open(pid, 0);
-	if (*pidfd_out < 0)
-		return errno == ESRCH ? xo_errf(e, XO_E_SYSTEM, "the device model exited at once")
-				      : xo_err_sys(e, errno, "pidfd_open %d", (int)pid);
-	return 0;
-}
-
 /* the log's last line, for an error message */
 static void log_tail(const char *log, char *out, size_t size)
 {
@@ -423,8 +362,20 @@ int hvx_dm_start(struct xf *x, uint32_t domid, const struct xf_dm_args *a, int *
 		goto out;
 	}
 	dm_argv(&v, qemu, domid, a, qmp, vnc);
-	if (spawn_detached(v.v, envp, log, &pid, &pidfd, e) < 0)
+	/* a daemon of its own session, recorded (res.h) before it exists */
+	int logfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (logfd < 0) {
+		xo_err_sys(e, errno, "cannot open the device model log '%s'", log);
 		goto out;
+	}
+	struct xo_child child;
+	int sr = xo_res_spawn(a->uuid, "proc.dm", &child, v.v, envp, logfd,
+			      XO_SPAWN_DETACH | XO_SPAWN_CLEAN_ENV, e);
+	close(logfd);
+	if (sr < 0)
+		goto out;
+	pid = child.pid;
+	pidfd = child.pidfd;
 	const char *t = getenv("XO_DM_TIMEOUT_MS");
 	unsigned timeout = DM_START_TIMEOUT_MS;
 	if (t && xo_parse_uint(t, 3600000, &timeout) < 0)
@@ -502,7 +453,7 @@ static bool wait_exit(int pidfd, int ms)
 	}
 }
 
-int hvx_dm_stop(struct xf *x, uint32_t domid, xo_err *e)
+int hvx_dm_stop(struct xf *x, const char *uuid, uint32_t domid, xo_err *e)
 {
 	char *pidtext = xs_get(x, "/local/domain/%u/qemu-pid", domid);
 	char *qmp = xs_get(x, "/local/domain/0/device-model/%u/qmp-path", domid);
@@ -548,6 +499,8 @@ out:
 		unlink(vnc);
 		free(vnc);
 		dm_cleanup_keys(x, domid);
+		xo_err ignore;
+		xo_res_stop(uuid, "proc.dm", 0, &ignore);
 	}
 	if (pidfd >= 0)
 		close(pidfd);

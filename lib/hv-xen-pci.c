@@ -31,6 +31,7 @@
 #include <xenstore.h>
 
 #include "hv-xen.h"
+#include "res.h"
 #include "util.h"
 
 #define PCIBACK "/sys/bus/pci/drivers/pciback"
@@ -179,7 +180,7 @@ static int pci_permissions(struct xen_priv *p, uint32_t domid, const struct bdf 
  * is remembered in /libxl/pci/<bdf>/driver_path ("" for none), where libxl
  * keeps it too, so that deassigning gives it back.
  */
-static int pci_to_pciback(struct xf *x, const struct bdf *d, xo_err *e)
+static int pci_to_pciback(struct xf *x, const char *uuid, const struct bdf *d, xo_err *e)
 {
 	char driver[64], *key, *was;
 	bool ok;
@@ -194,6 +195,11 @@ static int pci_to_pciback(struct xf *x, const struct bdf *d, xo_err *e)
 	free(was);
 	if (!ok)
 		return xo_err_sys(e, errno, "cannot record the driver of %s", d->text);
+	/* and in the VM's ledger, before the device leaves its driver: a repair gives it back */
+	char id[XO_RES_ID_MAX + 1];
+	snprintf(id, sizeof(id), "pci.%s", d->text);
+	if (xo_res_pci(uuid, id, d->text, driver, e) < 0)
+		return -1;
 	if (driver[0]) {
 		char path[160];
 		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver/unbind", d->text);
@@ -245,14 +251,14 @@ out:
 	return r;
 }
 
-int hvx_pci_assign(struct xf *x, uint32_t domid, const char *addr, xo_err *e)
+int hvx_pci_assign(struct xf *x, const char *uuid, uint32_t domid, const char *addr, xo_err *e)
 {
 	struct xen_priv *p = P(x);
 	struct bdf d;
 
 	if (parse_bdf(addr, &d, e) < 0 || pci_check(&d, e) < 0)
 		return -1;
-	if (pci_to_pciback(x, &d, e) < 0 || pci_permissions(p, domid, &d, true, e) < 0)
+	if (pci_to_pciback(x, uuid, &d, e) < 0 || pci_permissions(p, domid, &d, true, e) < 0)
 		return -1;
 	clear_last(p);
 	if (xc_assign_device(p->xch, domid, sbdf(&d), XEN_DOMCTL_DEV_RDM_RELAXED) < 0) {
@@ -270,7 +276,7 @@ int hvx_pci_assign(struct xf *x, uint32_t domid, const char *addr, xo_err *e)
 	return 0;
 }
 
-int hvx_pci_deassign(struct xf *x, uint32_t domid, const char *addr, xo_err *e)
+int hvx_pci_deassign(struct xf *x, const char *uuid, uint32_t domid, const char *addr, xo_err *e)
 {
 	struct xen_priv *p = P(x);
 	struct bdf d;
@@ -284,6 +290,11 @@ int hvx_pci_deassign(struct xf *x, uint32_t domid, const char *addr, xo_err *e)
 	    errno != ENODEV && errno != EOPNOTSUPP)
 		return hvx_fail(p, e, errno, "xc_deassign_device %s from domain %u", d.text, domid);
 	pci_permissions(p, domid, &d, false, &ignored);
-	return pci_from_pciback(x, &d, e);
+	if (pci_from_pciback(x, &d, e) < 0)
+		return -1;
+	char id[XO_RES_ID_MAX + 1];
+	snprintf(id, sizeof(id), "pci.%s", d.text);
+	xo_res_forget(uuid, id);
+	return 0;
 }
 

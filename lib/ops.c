@@ -11,6 +11,7 @@
 
 #include "extra.h"
 #include "ops.h"
+#include "res.h"
 #include "state.h"
 #include "updates.h"
 
@@ -207,6 +208,9 @@ static int precondition(struct xo_ctx *ctx, const char *op, xo_err *e)
 		if (ctx->devices_broken)
 			return xo_errf(e, XO_E_INVALID, "vm %s: its device configuration is unreadable",
 				       ctx->vm.name);
+		/* what a dead start or stop left on the host goes before a new start (res.h) */
+		if (xo_res_any(ctx->vm.uuid) && xo_res_release_all(ctx->vm.uuid, e) < 0)
+			return -1;
 		return xo_be_check(ctx->b, &ctx->vm, &ctx->d, e);
 	}
 	if (strcmp(op, "VM_destroy") == 0)

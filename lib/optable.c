@@ -23,6 +23,7 @@
 #include "devstate.h"
 #include "hooks.h"
 #include "ops.h"
+#include "res.h"
 #include "state.h"
 #include "updates.h"
 
@@ -217,9 +218,13 @@ static int run_vm_shutdown_domain(struct xo_ctx *ctx, const struct xo_atom *a, x
 	return xo_be_vm_shutdown(ctx, a->arg, a->timeout_ms, e);
 }
 
+/* after the backend's destroy, what its instance held on the host and nobody released
+ * (a start or a stop killed half-way: res.h) goes too */
 static int run_vm_destroy(struct xo_ctx *ctx, const struct xo_atom *a, xo_err *e)
 {
-	return xo_be_vm_destroy(ctx, a->flag, e);
+	if (xo_be_vm_destroy(ctx, a->flag, e) < 0)
+		return -1;
+	return xo_res_release_all(ctx->vm.uuid, e);
 }
 
 static int run_vm_delay(struct xo_ctx *ctx, const struct xo_atom *a, xo_err *e)

@@ -25,11 +25,75 @@ static int open_pidfd(pid_t pid)
 	return (int)syscall(SYS_pidfd_open, pid, 0);
 }
 
-int xo_spawn(struct xo_child *c, char *const argv[], char *const env[], int out, bool clean_env,
-	     xo_err *e)
+unsigned long long xo_proc_start_time(pid_t pid)
 {
-	int outfd = -1;
+	char path[64], buf[1024];
+	unsigned long long t = 0;
+	int fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* after the command's closing parenthesis: field 3 on, starttime is field 22 */
+	char *p = strrchr(buf, ')');
+	for (int field = 2; p && field < 22; field++)
+		p = strchr(p + 1, ' ');
+	if (p)
+		t = strtoull(p + 1, NULL, 10);
+	return t;
+}
+
+/* in the child, between fork and exec: never returns on failure */
+static void child_setup(char *const argv[], char *const env[], int out, int outfd, unsigned flags,
+			int record_fd)
+{
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	int null = open("/dev/null", O_RDWR);
+	if (null >= 0)
+		dup2(null, 0);
+	int o = out == XO_SPAWN_CAPTURE ? outfd : out >= 0 ? out : null;
+	if (o >= 0) {
+		dup2(o, 1);
+		dup2(o, 2);
+	}
+	if (flags & XO_SPAWN_CLEAN_ENV) {
+		clearenv();
+		setenv("PATH", "/sbin:/usr/sbin:/bin:/usr/bin", 1);
+	}
+	for (char *const *v = env; v && *v; v++)
+		putenv(*v);
+	if (record_fd >= 0) {
+		char rec[96];
+		pid_t self = getpid();
+		int n = snprintf(rec, sizeof(rec), "%d %d %llu\n", (int)self, (int)getpgid(0),
+				 xo_proc_start_time(self));
+		if (pwrite(record_fd, rec, (size_t)n, 0) != n || ftruncate(record_fd, n) < 0 ||
+		    dup2(record_fd, 3) < 0)
+			_exit(127);
+		close_range(4, ~0u, 0);
+	} else {
+		/* close everything else: a lock fd inherited by a script would outlive its holder */
+		close_range(3, ~0u, 0);
+	}
+	execvp(argv[0], argv);
+	fprintf(stderr, "unable to run '%s': %s\n", argv[0], strerror(errno));
+	_exit(127);
+}
+
+int xo_spawn_ex(struct xo_child *c, char *const argv[], char *const env[], int out,
+		unsigned flags, int record_fd, xo_err *e)
+{
+	int outfd = -1, pfd[2] = { -1, -1 };
 	pid_t parent = getpid();
+	bool detach = flags & XO_SPAWN_DETACH;
 
 	memset(c, 0, sizeof(*c));
 	c->pidfd = -1;
@@ -39,52 +103,82 @@ int xo_spawn(struct xo_child *c, char *const argv[], char *const env[], int out,
 		if (outfd < 0)
 			return xo_err_sys(e, errno, "memfd_create");
 	}
+	if (detach && pipe2(pfd, O_CLOEXEC) < 0) {
+		if (outfd >= 0)
+			close(outfd);
+		return xo_err_sys(e, errno, "pipe");
+	}
 	pid_t pid = fork();
 	if (pid < 0) {
 		int err = errno;
 		if (outfd >= 0)
 			close(outfd);
+		if (detach) {
+			close(pfd[0]);
+			close(pfd[1]);
+		}
 		return xo_err_sys(e, err, "unable to run '%s'", argv[0]);
 	}
 	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(127);
-		setpgid(0, 0);
-		sigset_t none;
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		int null = open("/dev/null", O_RDWR);
-		if (null >= 0)
-			dup2(null, 0);
-		int o = out == XO_SPAWN_CAPTURE ? outfd : out >= 0 ? out : null;
-		if (o >= 0) {
-			dup2(o, 1);
-			dup2(o, 2);
+		if (!detach) {
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			if (getppid() != parent)
+				_exit(127);
+			setpgid(0, 0);
+			child_setup(argv, env, out, outfd, flags, record_fd);
 		}
-		if (clean_env) {
-			clearenv();
-			setenv("PATH", "/sbin:/usr/sbin:/bin:/usr/bin", 1);
-		}
-		for (char *const *v = env; v && *v; v++)
-			putenv(*v);
-		/* close everything else: a lock fd inherited by a script would outlive its holder */
-		close_range(3, ~0u, 0);
-		execvp(argv[0], argv);
-		fprintf(stderr, "unable to run '%s': %s\n", argv[0], strerror(errno));
-		_exit(127);
+		/* a daemon: its own session, and the middle child exits at once */
+		setsid();
+		pid_t d = fork();
+		if (d == 0)
+			child_setup(argv, env, out, outfd, flags, record_fd);
+		if (xo_write_all(pfd[1], &d, sizeof(d)) < 0)
+			_exit(1);
+		_exit(d < 0 ? 1 : 0);
 	}
 	xo_spawn_count++;
-	c->pid = pid;
-	c->pidfd = open_pidfd(pid);
 	c->outfd = outfd;
+	if (!detach) {
+		c->pid = pid;
+		c->pidfd = open_pidfd(pid);
+		return 0;
+	}
+	close(pfd[1]);
+	pid_t d = -1;
+	ssize_t got = read(pfd[0], &d, sizeof(d));
+	close(pfd[0]);
+	int st;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (got != sizeof(d) || d <= 0)
+		return xo_errf(e, XO_E_SYSTEM, "unable to run '%s'", argv[0]);
+	c->pid = d;
+	c->detached = true;
+	c->pidfd = open_pidfd(d);
+	if (c->pidfd < 0)
+		return errno == ESRCH ? xo_errf(e, XO_E_SYSTEM, "'%s' exited at once", argv[0])
+				      : xo_err_sys(e, errno, "pidfd_open %d", (int)d);
 	return 0;
+}
+
+int xo_spawn(struct xo_child *c, char *const argv[], char *const env[], int out, bool clean_env,
+	     xo_err *e)
+{
+	return xo_spawn_ex(c, argv, env, out, clean_env ? XO_SPAWN_CLEAN_ENV : 0, -1, e);
 }
 
 bool xo_child_poll(struct xo_child *c)
 {
 	if (c->reaped)
 		return true;
+	if (c->detached) {
+		struct pollfd p = { .fd = c->pidfd, .events = POLLIN };
+		if (c->pidfd >= 0 && poll(&p, 1, 0) == 1) {
+			c->reaped = true;   /* its exit status went to init */
+			c->status = 0;
+		}
+		return c->reaped;
+	}
 	pid_t r = waitpid(c->pid, &c->status, WNOHANG);
 	if (r == c->pid) {
 		c->reaped = true;
@@ -95,6 +189,16 @@ bool xo_child_poll(struct xo_child *c)
 
 int xo_child_wait(struct xo_child *c)
 {
+	if (c->detached) {
+		struct pollfd p = { .fd = c->pidfd, .events = POLLIN };
+		while (!c->reaped && c->pidfd >= 0) {
+			if (poll(&p, 1, -1) == 1)
+				c->reaped = true;
+			else if (errno != EINTR)
+				return -1;
+		}
+		return 0;
+	}
 	while (!c->reaped) {
 		pid_t r = waitpid(c->pid, &c->status, 0);
 		if (r == c->pid)
@@ -139,6 +243,13 @@ void xo_child_kill(struct xo_child *c)
 		return;
 	kill(-c->pid, SIGKILL);
 	kill(c->pid, SIGKILL);
+	if (c->detached) {
+		struct pollfd p = { .fd = c->pidfd, .events = POLLIN };
+		while (c->pidfd >= 0 && poll(&p, 1, -1) < 0 && errno == EINTR)
+			;
+		c->reaped = true;
+		return;
+	}
 	xo_child_wait(c);
 }
 

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "devstate.h"
+#include "res.h"
 #include "hotplug-builtin.h"
 #include "hotplug.h"
 #include "updates.h"
@@ -47,6 +48,72 @@ void xf_devpaths(struct xf_devpaths *p, const char *uuid, uint32_t fe, const cha
 		 fe, devid);
 	snprintf(p->fe_err, sizeof(p->fe_err), "/local/domain/%u/error/device/%s/%ld/error", fe, kind,
 		 devid);
+}
+
+/* ---------------------------------------------------------------- host resources */
+
+/* the ledger's ids (res.h) for what a device's plug may create on the host: a loop device
+ * on a vbd's file, the vif's interface and its nft table */
+static void res_id(char *buf, size_t size, const char *what, const char *kind, long devid)
+{
+	snprintf(buf, size, "%s.%s.%ld", what, kind, devid);
+}
+
+/* after the backend went: whatever its scripts did not release, and the records */
+static void release_resources(const char *uuid, const char *kind, long devid)
+{
+	char id[XO_RES_ID_MAX + 1];
+	xo_err e;
+
+	if (strcmp(kind, "vbd") == 0) {
+		res_id(id, sizeof(id), "loop", kind, devid);
+		if (xo_res_release(uuid, id, &e) < 0)
+			xo_warn("%s", e.msg);
+		return;
+	}
+	res_id(id, sizeof(id), "nft", kind, devid);
+	if (xo_res_release(uuid, id, &e) < 0)
+		xo_warn("%s", e.msg);
+	res_id(id, sizeof(id), "netdev", kind, devid);
+	if (xo_res_release(uuid, id, &e) < 0)
+		xo_warn("%s", e.msg);
+}
+
+static void vif_name(char *buf, size_t size, uint32_t d, const struct xo_vif *v)
+{
+	snprintf(buf, size, "vif%u.%d", d, v->position);
+}
+
+static int record_vif(const char *uuid, uint32_t d, const struct xo_vif *v, xo_err *e)
+{
+	char id[XO_RES_ID_MAX + 1], ifname[32], table[48];
+
+	vif_name(ifname, sizeof(ifname), d, v);
+	res_id(id, sizeof(id), "netdev", "vif", v->position);
+	if (xo_res_netdev(uuid, id, ifname, e) < 0)
+		return -1;
+	if (v->locking_mode == XO_LOCK_UNLOCKED)
+		return 0;
+	snprintf(table, sizeof(table), "xo-%s", ifname);
+	res_id(id, sizeof(id), "nft", "vif", v->position);
+	return xo_res_nft(uuid, id, "netdev", table, e);
+}
+
+/* the interface says whose it is (its alias), so that a repair after a restart of the
+ * host's domids never takes another VM's */
+static void vif_mark(const char *uuid, uint32_t d, const struct xo_vif *v)
+{
+	char ifname[32], path[96], tag[64];
+	int fd;
+
+	vif_name(ifname, sizeof(ifname), d, v);
+	snprintf(path, sizeof(path), "/sys/class/net/%s/ifalias", ifname);
+	snprintf(tag, sizeof(tag), "xo:%s", uuid);
+	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) >= 0) {
+		if (xo_write_all(fd, tag, strlen(tag)) < 0)
+			xo_warn("unable to mark interface %s as vm %s's: %s", ifname, uuid, strerror(errno));
+		close(fd);
+	}
 }
 
 /* ---------------------------------------------------------------- common plug machinery */
@@ -260,7 +327,7 @@ static int hotplug(struct xf *x, const char *uuid, uint32_t d, const char *kind,
 	} else {
 		xo_child_wait_ms(&child, xo_hotplug_timeout_ms());
 	}
-	xo_child_close(&child);
+	xo_hotplug_done(uuid, kind, devid, &child);
 	return r;
 }
 
@@ -297,13 +364,14 @@ static void teardown(struct xf *x, const char *uuid, uint32_t d, const char *kin
 		    xo_hotplug_spawn(uuid, script, kind, d, devid, action, &child, &ignore) == 0) {
 			/* a remove script that hangs is killed: the teardown goes on */
 			xo_child_wait_ms(&child, xo_hotplug_timeout_ms());
-			xo_child_close(&child);
+			xo_hotplug_done(uuid, kind, devid, &child);
 		}
 	}
 	xo_xs_rm(x->xs, XBT_NULL, p->be, NULL);
 	xo_xs_rm(x->xs, XBT_NULL, p->be_err, NULL);
 	xo_xs_rm(x->xs, XBT_NULL, p->fe_err, NULL);
 	xo_xs_rm(x->xs, XBT_NULL, p->priv, NULL);
+	release_resources(uuid, kind, devid);
 }
 
 /* what a domain's destruction must not leave behind: every vbd and vif backend of
@@ -424,7 +492,7 @@ int xf_vbd_plug(struct xo_ctx *ctx, const struct xo_vbd *v, xo_err *e)
 	struct add a;
 	uint32_t d;
 	long devid = xo_vbd_devid(v->name);
-	char *params = NULL, *script = NULL, what[96];
+	char *params = NULL, *script = NULL, what[96], rid[XO_RES_ID_MAX + 1], node[160];
 	const char *dtype = xo_vbd_type_name(v->type);
 	int r = -1;
 
@@ -463,12 +531,21 @@ int xf_vbd_plug(struct xo_ctx *ctx, const struct xo_vbd *v, xo_err *e)
 	kv_set(a.priv, &a.npriv, "persistent", "%d", v->persistent ? 1 : 0);
 	a.extra_be = &v->extra_backend_keys;
 	a.extra_priv = &v->extra_private_keys;
-	if (add_device_tx(x->xs, &a, e) < 0)
+	/* a loop device may come: recorded before anything can make it */
+	res_id(rid, sizeof(rid), "loop", "vbd", devid);
+	if (xo_res_loop(vm->uuid, rid, params, e) < 0 || add_device_tx(x->xs, &a, e) < 0)
 		goto out;
 	snprintf(what, sizeof(what), "the hotplug script of vbd %s", v->name);
 	if (hotplug(x, vm->uuid, d, "vbd", devid, &p, script, "add", what, c, e) < 0) {
 		teardown(x, vm->uuid, d, "vbd", devid, &p, script, hotplug_ran(x, &p));
 		goto out;
+	}
+	/* the script's loop device, now that it is known: its release takes that one */
+	snprintf(node, sizeof(node), "%s/node", p.be);
+	char nodev[64];
+	if (xo_xs_read_buf(x->xs, XBT_NULL, node, nodev, sizeof(nodev))) {
+		xo_err ignore;
+		xo_res_loop_node(vm->uuid, rid, nodev, &ignore);
 	}
 	xo_updates_emit2("vbd", vm->uuid, v->name);
 	r = 0;
@@ -625,13 +702,15 @@ int xf_vif_plug(struct xo_ctx *ctx, const struct xo_vif *v, xo_err *e)
 	free(v4);
 	free(v6);
 	a.extra_priv = &v->extra_private_keys;
-	if (add_device_tx(x->xs, &a, e) < 0)
+	/* the interface the backend makes, and the port-locking rules its script may add */
+	if (record_vif(vm->uuid, d, v, e) < 0 || add_device_tx(x->xs, &a, e) < 0)
 		goto out;
 	snprintf(what, sizeof(what), "the hotplug script of vif %d", v->position);
 	if (hotplug(x, vm->uuid, d, "vif", v->position, &p, script, "online", what, c, e) < 0) {
 		teardown(x, vm->uuid, d, "vif", v->position, &p, script, hotplug_ran(x, &p));
 		goto out;
 	}
+	vif_mark(vm->uuid, d, v);
 	char id[16];
 	snprintf(id, sizeof(id), "%d", v->position);
 	xo_updates_emit2("vif", vm->uuid, id);
@@ -693,7 +772,9 @@ static int apply_locking(struct xf *x, const struct xo_vm *vm, uint32_t domid,
 		script = xo_xs_read(x->xs, XBT_NULL, k);
 		if (!script)
 			script = vif_script(v);
-		r = xo_hotplug_spawn(vm->uuid, script, "vif", domid, v->position, "online", &child, e);
+		r = record_vif(vm->uuid, domid, v, e);
+		if (r == 0)
+			r = xo_hotplug_spawn(vm->uuid, script, "vif", domid, v->position, "online", &child, e);
 		if (r == 0) {
 			xo_child_wait_ms(&child, xo_hotplug_timeout_ms());
 			if (!WIFEXITED(child.status) || WEXITSTATUS(child.status) != 0) {
@@ -703,7 +784,7 @@ static int apply_locking(struct xf *x, const struct xo_vm *vm, uint32_t domid,
 				r = xo_errf(e, XO_E_HOTPLUG, "the vif script could not apply the rules: %s",
 					    msg[0] ? msg : "it failed");
 			}
-			xo_child_close(&child);
+			xo_hotplug_done(vm->uuid, "vif", v->position, &child);
 		}
 		free(script);
 	}
@@ -840,13 +921,13 @@ int xf_pci_plug(struct xo_ctx *ctx, const struct xo_pci *p, xo_err *e)
 	if (!x->hv->pci_assign)
 		return xo_errf(e, XO_E_UNIMPLEMENTED, "the %s backend cannot pass pci devices through",
 			       x->hv->name);
-	if (x->hv->pci_assign(x, d, p->address, e) < 0)
+	if (x->hv->pci_assign(x, vm->uuid, d, p->address, e) < 0)
 		return -1;
 	struct pci_add a = { d, vm, p, 0 };
 	if (xo_xs_transaction(x->xs, pci_add, &a, e) < 0) {
 		xo_err ignore;
 		if (x->hv->pci_deassign)
-			x->hv->pci_deassign(x, d, p->address, &ignore);
+			x->hv->pci_deassign(x, vm->uuid, d, p->address, &ignore);
 		return -1;
 	}
 	snprintf(id, sizeof(id), "%d", p->position);
@@ -868,7 +949,7 @@ int xf_pci_unplug(struct xo_ctx *ctx, const struct xo_pci *p, xo_err *e)
 	int idx = pci_index(x, d, p);
 	if (idx < 0)
 		return 0;
-	if (x->hv->pci_deassign && x->hv->pci_deassign(x, d, p->address, e) < 0)
+	if (x->hv->pci_deassign && x->hv->pci_deassign(x, vm->uuid, d, p->address, e) < 0)
 		return -1;
 	snprintf(be, sizeof(be), "/local/domain/0/backend/pci/%u/0", d);
 	for (const char *const *key = keys; *key; key++) {

@@ -634,7 +634,7 @@ int xf_dm_stop_domain(struct xf *x, const char *uuid, uint32_t d, xo_err *e)
 		xo_extra_free(&ex);
 		return 0;
 	}
-	r = x->hv->dm_stop ? x->hv->dm_stop(x, d, e) : 0;
+	r = x->hv->dm_stop ? x->hv->dm_stop(x, uuid, d, e) : 0;
 	if (r == 0) {
 		xo_extra_backend_set_int(&ex, "dm_pid", 0);
 		r = xo_extra_save(uuid, &ex, e);

@@ -104,10 +104,12 @@ struct xf_hv_ops {
 	 * ready; NULL: this host has none */
 	int (*dm_start)(struct xf *x, uint32_t domid, const struct xf_dm_args *a, int *pid,
 			xo_err *e);
-	int (*dm_stop)(struct xf *x, uint32_t domid, xo_err *e);
-	/* pci pass-through: make the device assignable and assign it / undo */
-	int (*pci_assign)(struct xf *x, uint32_t domid, const char *bdf, xo_err *e);
-	int (*pci_deassign)(struct xf *x, uint32_t domid, const char *bdf, xo_err *e);
+	int (*dm_stop)(struct xf *x, const char *uuid, uint32_t domid, xo_err *e);
+	/* pci pass-through: make the device assignable (its driver recorded, res.h) and
+	 * assign it / undo */
+	int (*pci_assign)(struct xf *x, const char *uuid, uint32_t domid, const char *bdf, xo_err *e);
+	int (*pci_deassign)(struct xf *x, const char *uuid, uint32_t domid, const char *bdf,
+			    xo_err *e);
 	/* where the guest's console output is kept (*path malloc'd) */
 	int (*console_log)(struct xf *x, const char *vm_name, int domid, char **path, xo_err *e);
 	/* a console daemon serves each guest a pty (/local/domain/<d>/console/tty) */

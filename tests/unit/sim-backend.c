@@ -31,7 +31,24 @@
 #include <xenstore.h>
 
 #include "xf.h"
+#include "state.h"
 #include "util.h"
+
+/* the VM the processes and bindings this helper makes are recorded for (res.h): a
+ * directory of its own in the state directory */
+static const char *owner(void)
+{
+	static const char uuid[] = "0e0e0e0e-0000-4000-8000-00000000a11e";
+	static bool made;
+	xo_err ignore;
+
+	if (!made && xo_state_open(&ignore) >= 0) {
+		xo_mkdir(xo_state_fd(), "VM", &ignore);
+		xo_mkdir(xo_state_fd(), "VM/0e0e0e0e-0000-4000-8000-00000000a11e", &ignore);
+		made = true;
+	}
+	return uuid;
+}
 
 static struct xf B;
 
@@ -303,18 +320,18 @@ int main(int argc, char **argv)
 		printf("total_kib=%llu free_kib=%llu cpus=%u\n", (unsigned long long)host.total_kib,
 		       (unsigned long long)host.free_kib, host.nr_cpus);
 	} else if (!strcmp(cmd, "dm-start") && argc == 1) {
-		struct xf_dm_args a = { .type = XO_VM_HVM, .name = "test vm", .uuid = NULL };
+		struct xf_dm_args a = { .type = XO_VM_HVM, .name = "test vm", .uuid = owner() };
 		if (B.hv->dm_start(&B, num(argv[0]), &a, &pid, &e) < 0)
 			die(&e);
 		printf("%d\n", pid);
 	} else if (!strcmp(cmd, "dm-stop") && argc == 1) {
-		if (B.hv->dm_stop(&B, num(argv[0]), &e) < 0)
+		if (B.hv->dm_stop(&B, owner(), num(argv[0]), &e) < 0)
 			die(&e);
 	} else if (!strcmp(cmd, "pci-assign") && argc == 2) {
-		if (B.hv->pci_assign(&B, num(argv[0]), argv[1], &e) < 0)
+		if (B.hv->pci_assign(&B, owner(), num(argv[0]), argv[1], &e) < 0)
 			die(&e);
 	} else if (!strcmp(cmd, "pci-deassign") && argc == 2) {
-		if (B.hv->pci_deassign(&B, num(argv[0]), argv[1], &e) < 0)
+		if (B.hv->pci_deassign(&B, owner(), num(argv[0]), argv[1], &e) < 0)
 			die(&e);
 	} else if (!strcmp(cmd, "vbd") && (argc == 3 || argc == 4)) {
 		device("vbd", num(argv[0]), argv[1], argv[2], argc == 4 ? argv[3] : NULL);

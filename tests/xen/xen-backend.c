@@ -33,7 +33,24 @@
 
 #include "xf.h"
 #include "cli.h"
+#include "state.h"
 #include "util.h"
+
+/* the VM the processes and bindings this helper makes are recorded for (res.h): a
+ * directory of its own in the state directory */
+static const char *owner(void)
+{
+	static const char uuid[] = "0e0e0e0e-0000-4000-8000-00000000a11e";
+	static bool made;
+	xo_err ignore;
+
+	if (!made && xo_state_open(&ignore) >= 0) {
+		xo_mkdir(xo_state_fd(), "VM", &ignore);
+		xo_mkdir(xo_state_fd(), "VM/0e0e0e0e-0000-4000-8000-00000000a11e", &ignore);
+		made = true;
+	}
+	return uuid;
+}
 
 static const struct xo_opt opts[] = {
 	{ 'n', "name", "NAME", "the domain's name" },
@@ -356,7 +373,7 @@ static int cmd_destroy(uint32_t domid)
 	unsigned len;
 
 	/* a domain without a device model: nothing to stop (the simulator says not found) */
-	if (be->hv->dm_stop(be, domid, &err) < 0 && err.cls != XO_E_NOT_FOUND)
+	if (be->hv->dm_stop(be, owner(), domid, &err) < 0 && err.cls != XO_E_NOT_FOUND)
 		die_on(-1);
 	snprintf(path, sizeof(path), "/local/domain/%u/vm", domid);
 	vm = xs_read(be->xs, XBT_NULL, path, &len);
@@ -456,16 +473,17 @@ int main(int argc, char **argv)
 		a.type = strcmp(type, "hvm") == 0 ? XO_VM_HVM : XO_VM_PV;
 		a.framebuffer = a.type != XO_VM_HVM;
 		a.name = name;
+		a.uuid = owner();
 		a.memory_kib = (uint64_t)mem * 1024;
 		a.vcpus = a.max_vcpus = vcpus;
 		die_on(be->hv->dm_start(be, domid, &a, &pid, &err));
 		printf("%d\n", pid);
 	} else if (strcmp(cmd, "dm-stop") == 0) {
-		die_on(be->hv->dm_stop(be, domid, &err));
+		die_on(be->hv->dm_stop(be, owner(), domid, &err));
 	} else if (strcmp(cmd, "pci-assign") == 0 && cli.argc == 3) {
-		die_on(be->hv->pci_assign(be, domid, cli.argv[2], &err));
+		die_on(be->hv->pci_assign(be, owner(), domid, cli.argv[2], &err));
 	} else if (strcmp(cmd, "pci-deassign") == 0 && cli.argc == 3) {
-		die_on(be->hv->pci_deassign(be, domid, cli.argv[2], &err));
+		die_on(be->hv->pci_deassign(be, owner(), domid, cli.argv[2], &err));
 	} else {
 		xo_cli_usage_error(&cli, "unknown command '%s' or wrong operands", cmd);
 	}
