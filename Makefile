@@ -4,6 +4,7 @@
 #   make check      run the test suite (ends with "N passed, N failed")
 #   make demo       a scripted session on the simulator in a temporary state directory
 #   make bench      benchmarks on the simulator
+#   make stress     the kill -9 loops at full size (about an hour)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make deps       install the Debian packages xo needs (root), or print the apt-get line
 
@@ -106,6 +107,13 @@ check-xen: all
 bench: all
 	@tests/bench/run
 
+# kill -9 at full size (not in CI: about an hour): 200 random kills of each of start,
+# shutdown, reboot and hot plug/unplug in both hotplug modes, 20 of xo-simd mid-start,
+# then every stress script under tests/stress/
+stress: all
+	@XO_STRESS_N=$${XO_STRESS_N:-200} XO_STRESS_SIMD_N=$${XO_STRESS_SIMD_N:-20} \
+		tests/run-tests tests/resources.bats
+
 bench-xen: all
 	@tests/lab/bench-xen
 
@@ -169,5 +177,6 @@ clean:
 
 FORCE:
 
-.PHONY: FORCE all check check-xen bench bench-xen demo lint deps deps-if-missing install uninstall clean
+.PHONY: FORCE all check check-xen bench bench-xen demo lint deps deps-if-missing install uninstall clean \
+	stress
 .SECONDARY:

@@ -445,6 +445,17 @@ int xo_vm_load(const char *uuid, struct xo_vm *vm, xo_err *e)
 	return r;
 }
 
+void xo_vm_placeholder(const char *uuid, struct xo_vm *vm)
+{
+	xo_vm_free(vm);
+	xo_vm_init(vm);
+	xo_strlcpy(vm->uuid, uuid, sizeof(vm->uuid));
+	vm->name = xstrdup(uuid);
+	vm->vcpus = vm->vcpu_max = 1;
+	/* nothing to start it again from */
+	vm->on_reboot = vm->on_crash = vm->on_shutdown = XO_ACT_SHUTDOWN;
+}
+
 int xo_vm_load_ref(const char *ref, struct xo_vm *vm, xo_err *e)
 {
 	char uuid[XO_UUID_LEN + 1];
