@@ -99,6 +99,30 @@ teardown() { sim_teardown; }
 	assert_output $'first: ok\nsecond: EAGAIN\nvalue: one'
 }
 
+@test "reads in a transaction are repeatable while others write (test-xenstore's ta err)" {
+	run "$XS" tx-repeatable /rr
+	assert_output "first: a
+absent: ENOENT
+ls: 1
+again: a
+still-absent: ENOENT
+ls: 1
+outside: b
+own-write: c
+commit: EAGAIN
+value: b"
+}
+
+@test "a read-only transaction fails only when a node it read changed" {
+	run "$XS" tx-readonly /ro
+	assert_output "read: a
+unrelated change: ok
+read: a
+read node changed: EAGAIN
+read: b
+aborted: ok"
+}
+
 @test "a transaction's writes are invisible outside until it commits" {
 	run "$XS" tx-isolation /iso
 	assert_success

@@ -6,6 +6,14 @@
  *   sim-xs tx-conflict PATH      read+write PATH in a transaction while
  *                                another connection writes it: prints the
  *                                commit's result, then the value
+ *   sim-xs tx-repeatable PATH    reads in a transaction are repeatable while
+ *                                another connection writes PATH, adds a child
+ *                                to it and creates PATH/new (Xen's
+ *                                test-xenstore "ta err"); prints each read,
+ *                                then the commit's result and the value
+ *   sim-xs tx-readonly PATH      a transaction that only read PATH commits
+ *                                with EAGAIN if PATH changed meanwhile, and
+ *                                with OK if another node changed
  *   sim-xs tx-isolation PATH     a write inside a transaction is invisible
  *                                outside until commit
  *   sim-xs tx-abandon PATH       write PATH in a transaction, then hang up
@@ -383,6 +391,52 @@ int main(int argc, char **argv)
 		xs_write(h, t, p, "tx", 2);
 		printf("commit: %s\n", xs_transaction_end(h, t, false) ? "ok" : ename(errno));
 		show_read(h, XBT_NULL, "value", p);
+	} else if (!strcmp(cmd, "tx-repeatable")) {
+		const char *p = argv[2];
+		char kid[512], other[512];
+		unsigned n;
+		char **d;
+		h2 = xopen();
+		snprintf(kid, sizeof(kid), "%s/new", p);
+		snprintf(other, sizeof(other), "%s/k", p);
+		xs_write(h, XBT_NULL, p, "a", 1);
+		xs_write(h, XBT_NULL, other, "1", 1);
+		t = xs_transaction_start(h);
+		show_read(h, t, "first", p);
+		show_read(h, t, "absent", kid);
+		d = xs_directory(h, t, p, &n);
+		printf("ls: %u\n", d ? n : 0);
+		free(d);
+		xs_write(h2, XBT_NULL, p, "b", 1);
+		xs_write(h2, XBT_NULL, kid, "x", 1);
+		show_read(h, t, "again", p);
+		show_read(h, t, "still-absent", kid);
+		d = xs_directory(h, t, p, &n);
+		printf("ls: %u\n", d ? n : 0);
+		free(d);
+		show_read(h2, XBT_NULL, "outside", p);
+		xs_write(h, t, p, "c", 1);
+		show_read(h, t, "own-write", p);
+		printf("commit: %s\n", xs_transaction_end(h, t, false) ? "ok" : ename(errno));
+		show_read(h, XBT_NULL, "value", p);
+	} else if (!strcmp(cmd, "tx-readonly")) {
+		const char *p = argv[2];
+		char other[512];
+		h2 = xopen();
+		snprintf(other, sizeof(other), "%s-other", p);
+		xs_write(h, XBT_NULL, p, "a", 1);
+		t = xs_transaction_start(h);
+		show_read(h, t, "read", p);
+		xs_write(h2, XBT_NULL, other, "o", 1);
+		printf("unrelated change: %s\n", xs_transaction_end(h, t, false) ? "ok" : ename(errno));
+		t = xs_transaction_start(h);
+		show_read(h, t, "read", p);
+		xs_write(h2, XBT_NULL, p, "b", 1);
+		printf("read node changed: %s\n", xs_transaction_end(h, t, false) ? "ok" : ename(errno));
+		t = xs_transaction_start(h);
+		show_read(h, t, "read", p);
+		xs_write(h2, XBT_NULL, p, "c", 1);
+		printf("aborted: %s\n", xs_transaction_end(h, t, true) ? "ok" : ename(errno));
 	} else if (!strcmp(cmd, "tx-busy")) {
 		const char *p = argv[2];
 		xs_transaction_t t2;
