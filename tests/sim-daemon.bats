@@ -170,3 +170,34 @@ teardown() { sim_teardown; }
 	assert_line --partial "usage: xo-simd start"
 	assert_line --partial "--memory SIZE"
 }
+
+@test "out of descriptors, xo-simd pauses accepting, says so once, and accepts again when one is freed" {
+	(ulimit -n 32 && xo-simd start)
+	pid=$(xo-simd status | cut -d' ' -f2)
+	mkfifo "$BATS_TEST_TMPDIR/in" "$BATS_TEST_TMPDIR/out"
+	# 60 connections for a daemon that may hold 32 descriptors; then 1000
+	# requests on the first, while the others wait in the backlog
+	"$XS" hold 60 < "$BATS_TEST_TMPDIR/in" > "$BATS_TEST_TMPDIR/out" 3>&- &
+	holder=$!
+	exec 5> "$BATS_TEST_TMPDIR/in"
+	exec 6< "$BATS_TEST_TMPDIR/out"
+	read -r -t 30 line <&6
+	assert_equal "$line" "held 60 answered 1000"
+	assert_equal "$(ls "/proc/$pid/fd" | wc -l)" 32
+	run grep -c "not accepting connections until a descriptor is freed" "$SIMLOG"
+	assert_output 1
+	[ "$(stat -c %s "$SIMLOG")" -lt 1000 ]
+	# the holder hangs up: its connections are freed and the backlog taken
+	exec 5>&-
+	wait "$holder"
+	exec 6<&-
+	run xenstore-read /local/domain/0/name
+	assert_success
+	assert_output Domain-0
+	run xo-simd ctl list
+	assert_success
+	run grep -c "accepting connections on '.*/xenstored.sock' again" "$SIMLOG"
+	assert_output 1
+	run grep -c "not accepting" "$SIMLOG"
+	assert_output 1
+}

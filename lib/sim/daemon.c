@@ -299,8 +299,10 @@ int sim_start(const struct sim_start_opts *o, xo_err *e)
 		dup2(nul, 0);
 		dup2(nul, 1);
 		dup2(logfd, 2);
-		if (dup2(lockfd, 100) < 0 || dup2(pfd[1], 101) < 0 || dup2(100, 3) < 0 ||
-		    dup2(101, 4) < 0)
+		/* out of the way of 3 and 4 first (not at a fixed number: the
+		 * limit of open files may be low) */
+		int lk = fcntl(lockfd, F_DUPFD, 5), rd = fcntl(pfd[1], F_DUPFD, 5);
+		if (lk < 0 || rd < 0 || dup2(lk, 3) < 0 || dup2(rd, 4) < 0)
 			_exit(XO_EXIT_SYSTEM);
 		close_range(5, ~0U, 0);
 		fcntl(3, F_SETFD, FD_CLOEXEC);

@@ -928,6 +928,12 @@ static void on_hv_accept(void *arg, uint32_t events)
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
+			if (errno == EMFILE || errno == ENFILE)
+				sim_loop_starved(lis_reg, "hv.sock", errno);
+			else if (errno == EAGAIN)
+				sim_loop_accepted(lis_reg, "hv.sock");
+			else
+				sim_log("accept on 'hv.sock' failed: %s", strerror(errno));
 			return;
 		}
 		struct hvconn *c = xcalloc(1, sizeof(*c));

@@ -73,6 +73,11 @@ struct sim_fd *sim_loop_add(int fd, uint32_t events, sim_fd_cb cb, void *arg);
 void sim_loop_mod(struct sim_fd *h, uint32_t events);
 /* forget the registration (the fd stays open; the caller closes it) */
 void sim_loop_del(struct sim_fd *h);
+/* a listener's accept() failed with EMFILE or ENFILE (err): stop watching it
+ * until a descriptor is freed (logged once, what names it); accepted: it
+ * took every pending connection (EAGAIN; logged if it had been starved) */
+void sim_loop_starved(struct sim_fd *h, const char *what, int err);
+void sim_loop_accepted(struct sim_fd *h, const char *what);
 
 /* a deferred task, embedded in its owner; scheduling twice runs it once */
 struct sim_task {
@@ -96,7 +101,6 @@ int sim_loop_init(xo_err *e);
 /* run until sim_loop_quit(); returns 0 */
 int sim_loop_run(void);
 void sim_loop_quit(void);
-bool sim_loop_quitting(void);
 void sim_loop_fini(void);
 
 /* ---- store.c: the tree ----------------------------------------------------- */

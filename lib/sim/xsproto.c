@@ -921,7 +921,11 @@ static void on_accept(void *arg, uint32_t events)
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
-			if (errno != EAGAIN)
+			if (errno == EMFILE || errno == ENFILE)
+				sim_loop_starved(l->reg, l->path, errno);
+			else if (errno == EAGAIN)
+				sim_loop_accepted(l->reg, l->path);
+			else
 				sim_log("accept on '%s' failed: %s", l->path, strerror(errno));
 			return;
 		}

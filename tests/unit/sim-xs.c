@@ -25,6 +25,10 @@
  *   sim-xs watch-events PATH TOKEN N   set a watch, print N events
  *   sim-xs introduce|release|is-introduced|domain-path DOMID
  *   sim-xs rm-in-tx PATH         remove PATH in a transaction and commit
+ *   sim-xs hold N                open N connections at once, then make 1000
+ *                                requests on the first; prints "held N
+ *                                answered M" and keeps the connections until
+ *                                its standard input ends
  *   sim-xs raw CASE              one bad message; prints the reply
  *                                ("error ENAME", "ok ...", "closed")
  *   sim-xs dir-count PATH        xs_directory (DIRECTORY_PART beyond 4 KiB)
@@ -279,6 +283,35 @@ static int raw(const char *which)
 	return 0;
 }
 
+static int hold(int n)
+{
+	static const char path[] = "/local/domain/0/name";
+	int *fds = calloc((size_t)n, sizeof(*fds)), answered = 0;
+	char c;
+
+	if (!fds)
+		return 111;
+	for (int i = 0; i < n; i++)
+		fds[i] = raw_connect();
+	for (int i = 0; i < 1000; i++) {
+		struct xsd_sockmsg h;
+		char body[64];
+		raw_send(fds[0], XS_READ, 0, path, sizeof(path), sizeof(path));
+		if (read_full(fds[0], &h, sizeof(h)) < 0 || h.len > sizeof(body) ||
+		    read_full(fds[0], body, h.len) < 0)
+			break;
+		answered++;
+	}
+	printf("held %d answered %d\n", n, answered);
+	fflush(stdout);
+	while (read(0, &c, 1) > 0)
+		;
+	for (int i = 0; i < n; i++)
+		close(fds[i]);
+	free(fds);
+	return 0;
+}
+
 struct xo_tx_case {
 	const char *path, *mode;
 };
@@ -320,6 +353,8 @@ int main(int argc, char **argv)
 	cmd = argv[1];
 	if (!strcmp(cmd, "raw") && argc == 3)
 		return raw(argv[2]);
+	if (!strcmp(cmd, "hold") && argc == 3)
+		return hold(atoi(argv[2]));
 	if (argc < 3) {
 		fprintf(stderr, "sim-xs: usage: see tests/unit/sim-xs.c\n");
 		return 100;
