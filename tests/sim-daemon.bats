@@ -100,6 +100,9 @@ teardown() { sim_teardown; }
 	run xo-simd stop --memory 1G
 	assert_failure 100
 	assert_output --partial "go with start only"
+	run xo-simd start --output-max 1K
+	assert_failure 100
+	assert_output --partial "invalid output-max '1K'"
 	run xo-simd frobnicate
 	assert_failure 100
 	assert_output --partial "unknown command 'frobnicate'"
@@ -200,4 +203,42 @@ teardown() { sim_teardown; }
 	assert_output 1
 	run grep -c "not accepting" "$SIMLOG"
 	assert_output 1
+}
+
+@test "one limit on unread output for all connections: the largest lazy one is dropped first" {
+	xo-simd start --output-max 4M
+	start_lazy 2000 100 100
+	run "$XS" flood /f/x 4000
+	assert_output "wrote 4000"
+	stop_lazy
+	# the watcher with the long token held the most: it went, the others stay
+	assert_equal "$(lazy_state 0)" dropped
+	assert_equal "$(lazy_state 1)" alive
+	assert_equal "$(lazy_state 2)" alive
+	run grep -c "does not read its output: dropping it" "$SIMLOG"
+	assert_output 1
+	grep -q "connection of domain 0 (pid ${LAZY[0]}) does not read its output" "$SIMLOG"
+	# the daemon serves on
+	run xenstore-read /f/x
+	assert_output x
+}
+
+@test "ten lazy watchers of / flooded with events: the daemon's memory stays bounded" {
+	xo-simd start --output-max 4M
+	pid=$(xo-simd status | cut -d' ' -f2)
+	before=$(kib "$pid" VmRSS)
+	start_lazy 1000 1000 1000 1000 1000 1000 1000 1000 1000 1000
+	# 40 MB of events: ten connections of 4 MB each without a global limit
+	run "$XS" flood /f/x 4000
+	assert_output "wrote 4000"
+	peak=$(kib "$pid" VmHWM)
+	stop_lazy
+	# buffers grow by doubling and the limit is checked after each growth:
+	# at worst a moment at twice the limit
+	echo "rss before $before KiB, peak $peak KiB"
+	[ $((peak - before)) -lt $((9 * 1024)) ]
+	run grep -c "does not read its output: dropping it" "$SIMLOG"
+	[ "$output" -ge 1 ]
+	run xenstore-read /f/x
+	assert_output x
 }

@@ -44,6 +44,7 @@
 #endif
 
 #define DEFAULT_MEMORY (16ULL << 30)
+#define DEFAULT_OUTPUT_MAX (64u << 20)
 
 struct sim_config sim_cfg;
 
@@ -244,6 +245,7 @@ int sim_start(const struct sim_start_opts *o, xo_err *e)
 			       (unsigned long long)mem);
 	sim_cfg.memory_kib = mem / 1024;
 	sim_cfg.cpus = o->cpus ? o->cpus : 4;
+	sim_cfg.output_max = o->output_max ? (size_t)o->output_max : DEFAULT_OUTPUT_MAX;
 	env = getenv("XO_SCRIPT_DIR");
 	sim_cfg.script_dir = xstrdup(env && *env ? env : XO_LIBEXECDIR);
 	sim_cfg.root = geteuid() == 0;

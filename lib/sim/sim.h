@@ -58,6 +58,8 @@ struct sim_config {
 	unsigned cpus;
 	char *script_dir;               /* $XO_SCRIPT_DIR, or the installed scripts */
 	bool root;                      /* may create network devices */
+	size_t output_max;              /* all xenstore connections' output buffers */
+	uint64_t log_max;               /* simd.log rotates past it (0: never) */
 };
 extern struct sim_config sim_cfg;
 
@@ -312,6 +314,7 @@ void sim_client_close(struct sim_client *c);
 struct sim_start_opts {
 	uint64_t memory_bytes;          /* 0: XO_SIM_MEMORY or 16G */
 	unsigned cpus;                  /* 0: 4 */
+	uint64_t output_max;            /* 0: 64M */
 	bool foreground;
 };
 int sim_start(const struct sim_start_opts *o, xo_err *e);

@@ -29,6 +29,12 @@
  *                                requests on the first; prints "held N
  *                                answered M" and keeps the connections until
  *                                its standard input ends
+ *   sim-xs lazy PATH TOKEN       watch PATH (raw protocol) and read nothing
+ *                                more: prints "watching", waits for the end
+ *                                of its standard input, then reads what came
+ *                                and prints "dropped" (the daemon closed the
+ *                                connection) or "alive"
+ *   sim-xs flood PATH N          write PATH N times; prints "wrote N"
  *   sim-xs raw CASE              one bad message; prints the reply
  *                                ("error ENAME", "ok ...", "closed")
  *   sim-xs dir-count PATH        xs_directory (DIRECTORY_PART beyond 4 KiB)
@@ -312,6 +318,31 @@ static int hold(int n)
 	return 0;
 }
 
+static int lazy(const char *path, const char *token)
+{
+	size_t pl = strlen(path) + 1, tl = strlen(token) + 1;
+	char *msg = malloc(pl + tl), buf[65536], c;
+	int fd = raw_connect();
+	ssize_t n;
+
+	if (!msg)
+		return 111;
+	memcpy(msg, path, pl);
+	memcpy(msg + pl, token, tl);
+	raw_send(fd, XS_WATCH, 0, msg, (uint32_t)(pl + tl), (uint32_t)(pl + tl));
+	free(msg);
+	raw_reply(fd);
+	printf("watching\n");
+	fflush(stdout);
+	while (read(0, &c, 1) > 0)
+		;
+	while ((n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+		;
+	printf("%s\n", n == 0 || (n < 0 && errno == ECONNRESET) ? "dropped" : "alive");
+	close(fd);
+	return 0;
+}
+
 struct xo_tx_case {
 	const char *path, *mode;
 };
@@ -355,6 +386,8 @@ int main(int argc, char **argv)
 		return raw(argv[2]);
 	if (!strcmp(cmd, "hold") && argc == 3)
 		return hold(atoi(argv[2]));
+	if (!strcmp(cmd, "lazy") && argc == 4)
+		return lazy(argv[2], argv[3]);
 	if (argc < 3) {
 		fprintf(stderr, "sim-xs: usage: see tests/unit/sim-xs.c\n");
 		return 100;
@@ -472,6 +505,12 @@ int main(int argc, char **argv)
 		show_read(h, t, "read", p);
 		xs_write(h2, XBT_NULL, p, "c", 1);
 		printf("aborted: %s\n", xs_transaction_end(h, t, true) ? "ok" : ename(errno));
+	} else if (!strcmp(cmd, "flood") && argc == 4) {
+		int n = atoi(argv[3]), i;
+		for (i = 0; i < n; i++)
+			if (!xs_write(h, XBT_NULL, argv[2], "x", 1))
+				break;
+		printf("wrote %d\n", i);
 	} else if (!strcmp(cmd, "tx-busy")) {
 		const char *p = argv[2];
 		xs_transaction_t t2;
