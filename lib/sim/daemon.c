@@ -36,6 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hvproto.h"
 #include "sim.h"
 #include "state.h"
 
@@ -383,7 +384,7 @@ static void on_alarm(int sig)
 
 int sim_stop(xo_err *e)
 {
-	struct sim_client c;
+	struct xo_hv_conn c;
 	struct xo_buf reply = XO_BUF_INIT;
 	struct sigaction sa = { .sa_handler = on_alarm };
 	char *dir = sim_dir(false, e);
@@ -402,10 +403,10 @@ int sim_stop(xo_err *e)
 		goto out;
 	}
 	pid = lock_pid(fd);
-	if (sim_client_open(&c, dir) == 0) {
+	if (xo_hv_connect(dir, &c) == 0) {
 		xo_err ignored;
-		sim_client_call(&c, "quit", &reply, &ignored);
-		sim_client_close(&c);
+		xo_hv_call(&c, "quit", &reply, &ignored);
+		xo_hv_close(&c);
 	} else if (pid > 0) {
 		kill(pid, SIGTERM);
 	}

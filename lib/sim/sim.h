@@ -23,7 +23,7 @@
  *              the fault switches and one-shot actions
  *   loop.c     the epoll loop, deferred tasks, signals and child processes
  *   daemon.c   start (daemonize, lock, readiness), stop, status
- *   ctl.c      the client of hv.sock used by "xo-simd ctl" and stop
+ *   ctl.c      "xo-simd ctl", a client of hv.sock (lib/hvproto.h)
  *
  * Everything runs on one thread. Handlers never block: sockets are
  * non-blocking, scripts and device models are child processes reaped
@@ -178,15 +178,12 @@ int sim_tx_end(struct sim_tx *tx, bool commit);
 /* nodes owned by a domain: count (quota) and removal when it dies */
 unsigned sim_st_owned(uint32_t domid);
 void sim_st_remove_owned(uint32_t domid);
-unsigned long sim_st_node_count(void);
 
 /* the permissions of a node (NULL if absent); for watch permission checks */
 const struct sim_permset *sim_st_perms(const char *path);
 
 /* conveniences for the simulated kernel and guests (errno result) */
 int sim_xs_write(const struct sim_who *w, const char *path, const char *value);
-int sim_xs_printf(const struct sim_who *w, const char *path, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
 /* malloc'd value, NULL if absent or not readable */
 char *sim_xs_read(const struct sim_who *w, const char *path);
 bool sim_xs_exists(const char *path);
@@ -270,10 +267,6 @@ bool sim_dom_running(const struct sim_dom *d);
 void sim_hv_guest_shutdown(struct sim_dom *d, unsigned reason);
 const char *sim_shutdown_reason_name(unsigned reason);
 
-/* hv.sock values: percent-encode s onto b; decode in place (-1: malformed) */
-void sim_enc(struct xo_buf *b, const char *s);
-int sim_dec(char *s);
-
 /* ---- dom0.c ---------------------------------------------------------------- */
 
 int sim_dom0_init(xo_err *e);
@@ -295,19 +288,6 @@ void sim_guest_switched(struct sim_dom *d);
 int sim_guest_action(struct sim_dom *d, const char *action, xo_err *e);
 /* the guest writes under its own domain path with its own rights */
 struct sim_who sim_guest_who(uint32_t domid);
-
-/* ---- hv.sock client (ctl.c), used by stop and ctl -------------------------- */
-
-struct sim_client {
-	int fd;
-	char buf[65536];
-	size_t len;
-};
-/* connect to <sim dir>/hv.sock; -1 with errno */
-int sim_client_open(struct sim_client *c, const char *sim_dir);
-/* send one request line; read the reply: "ok ..." lines (count= more) or error */
-int sim_client_call(struct sim_client *c, const char *req, struct xo_buf *reply, xo_err *e);
-void sim_client_close(struct sim_client *c);
 
 /* ---- the commands (daemon.c, ctl.c) ----------------------------------------- */
 
