@@ -37,7 +37,6 @@
  * for removing "/".
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -370,11 +369,6 @@ void sim_store_init(void)
 	ps = sim_permset_get(&p0, 1);
 	node_new(NULL, "/", ps, NULL, 0);
 	sim_permset_put(ps);
-}
-
-unsigned long sim_st_node_count(void)
-{
-	return nnodes;
 }
 
 unsigned sim_st_owned(uint32_t domid)
@@ -1030,22 +1024,6 @@ int sim_xs_write(const struct sim_who *w, const char *path, const char *value)
 
 	if (r)
 		sim_log("write of '%s' as domain %u failed: %s", path, w->domid, strerror(r));
-	return r;
-}
-
-int sim_xs_printf(const struct sim_who *w, const char *path, const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-	int r;
-
-	va_start(ap, fmt);
-	r = vasprintf(&s, fmt, ap);
-	va_end(ap);
-	if (r < 0)
-		return ENOMEM;
-	r = sim_xs_write(w, path, s);
-	free(s);
 	return r;
 }
 
