@@ -338,7 +338,8 @@ static int lazy(const char *path, const char *token)
 		;
 	while ((n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
 		;
-	printf("%s\n", n == 0 || (n < 0 && errno == ECONNRESET) ? "dropped" : "alive");
+	/* n is 0 (end of file) or -1 */
+	printf("%s\n", n == 0 || errno == ECONNRESET ? "dropped" : "alive");
 	close(fd);
 	return 0;
 }
