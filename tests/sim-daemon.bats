@@ -47,7 +47,7 @@ teardown() { sim_teardown; }
 	"$SB" dm-start "$d" > "$BATS_TEST_TMPDIR/dmpid"
 	dm=$(cat "$BATS_TEST_TMPDIR/dmpid")
 	[ -e "/proc/$dm" ]
-	run xo-simd stop
+	run xo-simd stop --force
 	assert_success
 	gone "$pid"
 	gone "$dm"
@@ -241,4 +241,47 @@ teardown() { sim_teardown; }
 	[ "$output" -ge 1 ]
 	run xenstore-read /f/x
 	assert_output x
+}
+
+@test "xo-simd stop refuses while domains run, naming them; --force destroys them through xo, then stops" {
+	ref_vm web1
+	xo-vm-start web1
+	d=$(domid_of web1)
+	other=$(new_domain)
+	img="$BATS_TEST_TMPDIR/web1-root.img"
+	[ -n "$(losetup -j "$img")" ]
+	pid=$(xo-simd status | cut -d' ' -f2)
+	run xo-simd stop
+	assert_failure 1
+	assert_output "xo-simd: fatal: unable to stop the simulator: 2 domains run: $d (vm web1), $other (not a vm of this state directory); destroy them first (xo-vm-destroy), or stop with --force"
+	run xo-simd status
+	assert_output "running $pid"
+	run xo-simd stop --force
+	assert_success
+	assert_output ""
+	gone "$pid"
+	run xo-simd status
+	assert_failure 1
+	# the VM went through xo-vm-destroy: halted, its loop devices and tap released
+	no_loops_on "$img"
+	no_loops_on "$BATS_TEST_TMPDIR/web1-data.img"
+	run ip link show "vif$d.0"
+	assert_failure
+	# (stat starts a new simulator: the VM has no domain there)
+	run xo-vm-stat web1
+	assert_output --partial Halted
+}
+
+@test "xo-simd stop with only non-VM domains names them; --force on an idle simulator just stops" {
+	xo-simd start
+	d=$(new_domain)
+	run xo-simd stop
+	assert_failure 1
+	assert_output --partial "1 domain runs: $d (not a vm of this state directory); destroy it first"
+	"$SB" destroy "$d"
+	run xo-simd stop --force
+	assert_success
+	run xo-simd start --force
+	assert_failure 100
+	assert_output --partial "--force goes with stop only"
 }

@@ -298,8 +298,9 @@ struct sim_start_opts {
 	bool foreground;
 };
 int sim_start(const struct sim_start_opts *o, xo_err *e);
-/* 0 stopped, -1 with class does_not_exist when it was not running */
-int sim_stop(xo_err *e);
+/* 0 stopped, -1 with class does_not_exist when it was not running, or
+ * in_use when domains run (force: destroy them first) */
+int sim_stop(bool force, xo_err *e);
 /* 0 running (pid in *pid), -1 not running (does_not_exist) */
 int sim_status(pid_t *pid, xo_err *e);
 int sim_ctl(int argc, char **argv, xo_err *e);
