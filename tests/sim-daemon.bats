@@ -285,3 +285,24 @@ teardown() { sim_teardown; }
 	assert_failure 100
 	assert_output --partial "--force goes with stop only"
 }
+
+@test "SIGTERM stops the daemon as xo-simd stop does, even when its starter ignored SIGTERM" {
+	# a starter that ignores SIGTERM and SIGINT (nohup, a service manager's child)
+	bash -c "trap '' TERM INT HUP; xo-simd start"
+	pid=$(xo-simd status | cut -d' ' -f2)
+	d=$(new_domain)
+	dm=$("$SB" dm-start "$d")
+	kill -TERM "$pid"
+	# the daemon holds its lock until it has cleaned up and exits
+	timeout 30 flock -s "$XO_STATE_DIR/sim/lock" true
+	gone "$pid"
+	gone "$dm"
+	[ ! -e "$XO_STATE_DIR/sim/xenstored.sock" ]
+	[ ! -e "$XO_STATE_DIR/sim/hv.sock" ]
+	[ ! -e "$XO_STATE_DIR/sim/domain/$d.sock" ]
+	run xo-simd status
+	assert_failure 1
+	grep -q 'xo-simd\[[0-9]*\]: signal 15: shutting down$' "$SIMLOG"
+	run grep -c 'xo-simd\[[0-9]*\]: stopped$' "$SIMLOG"
+	assert_output 1
+}

@@ -283,6 +283,12 @@ int sim_loop_init(xo_err *e)
 	sigaddset(&blocked, SIGTERM);
 	sigaddset(&blocked, SIGINT);
 	sigaddset(&blocked, SIGHUP);
+	/* whatever the starter ignored or caught: these stop the daemon, and its
+	 * children start from the defaults */
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	signal(SIGCHLD, SIG_DFL);
 	if (sigprocmask(SIG_BLOCK, &blocked, &saved_mask) < 0)
 		return xo_err_sys(e, errno, "unable to block signals");
 	signal(SIGPIPE, SIG_IGN);
