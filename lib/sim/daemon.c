@@ -16,7 +16,8 @@
  *
  * start daemonizes: fork, setsid, fork; the daemon's stdin and stdout are
  * /dev/null, stderr is sim/simd.log, every other descriptor is closed (a
- * test's fd 3 included). The daemon opens its sockets, then writes "ready"
+ * test's fd 3 included). The guests' consoles (console/<domid>.log) go
+ * with their domains, and a new daemon starts with none. The daemon opens its sockets, then writes "ready"
  * on a pipe to the waiting start command, which exits 0 only then: when
  * start returns, the sockets accept connections.
  *
@@ -166,7 +167,9 @@ static int daemon_init(xo_err *e)
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
+	/* the consoles of a previous daemon's domains: the domids start again */
 	console = sim_path("console");
+	xo_rmtree(AT_FDCWD, console);
 	if (mkdir(console, 0755) < 0 && errno != EEXIST) {
 		xo_err_sys(e, errno, "unable to create '%s'", console);
 		free(console);
