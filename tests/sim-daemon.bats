@@ -306,3 +306,26 @@ teardown() { sim_teardown; }
 	run grep -c 'xo-simd\[[0-9]*\]: stopped$' "$SIMLOG"
 	assert_output 1
 }
+
+@test "simd.log rotates at 1 MiB, keeping one old file" {
+	xo-simd start
+	# about 3 MiB of log lines
+	run "$XS" log 2000 1500 first
+	assert_output "logged 2000"
+	run "$XS" log 10 100 last
+	assert_output "logged 10"
+	[ -e "$SIMLOG.1" ]
+	[ ! -e "$SIMLOG.2" ]
+	for f in "$SIMLOG" "$SIMLOG.1"; do
+		[ "$(stat -c %s "$f")" -le $((1024 * 1024 + 2048)) ]
+	done
+	# the newest lines are in simd.log, the ones before them in simd.log.1
+	grep -q "print: last-9-x" "$SIMLOG"
+	grep -q "print: first-1999-x" "$SIMLOG" "$SIMLOG.1"
+	run grep -c "print: first-0-x" "$SIMLOG" "$SIMLOG.1"
+	assert_output "$SIMLOG:0
+$SIMLOG.1:0"
+	# and the daemon still logs where people look
+	xo-simd stop
+	tail -1 "$SIMLOG" | grep -q 'stopped$'
+}

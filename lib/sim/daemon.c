@@ -16,7 +16,8 @@
  *
  * start daemonizes: fork, setsid, fork; the daemon's stdin and stdout are
  * /dev/null, stderr is sim/simd.log, every other descriptor is closed (a
- * test's fd 3 included). The guests' consoles (console/<domid>.log) go
+ * test's fd 3 included). simd.log rotates at 1 MiB: it becomes simd.log.1,
+ * the one before is gone. The guests' consoles (console/<domid>.log) go
  * with their domains, and a new daemon starts with none. The daemon opens its sockets, then writes "ready"
  * on a pipe to the waiting start command, which exits 0 only then: when
  * start returns, the sockets accept connections.
@@ -55,8 +56,29 @@
 
 #define DEFAULT_MEMORY (16ULL << 30)
 #define DEFAULT_OUTPUT_MAX (64u << 20)
+#define LOG_MAX (1u << 20)
 
 struct sim_config sim_cfg;
+
+/* simd.log past sim_cfg.log_max: it becomes simd.log.1 (replacing the
+ * previous one) and a new simd.log takes standard error */
+static void log_rotate(void)
+{
+	char *log = sim_path("simd.log"), *old = sim_path("simd.log.1");
+	struct stat st;
+	int fd;
+
+	if (fstat(2, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size >= sim_cfg.log_max &&
+	    rename(log, old) == 0) {
+		fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		if (fd >= 0) {
+			dup2(fd, 2);
+			close(fd);
+		}
+	}
+	free(log);
+	free(old);
+}
 
 void sim_log(const char *fmt, ...)
 {
@@ -65,6 +87,9 @@ void sim_log(const char *fmt, ...)
 	struct tm tm;
 	va_list ap;
 	int n;
+
+	if (sim_cfg.log_max)
+		log_rotate();
 
 	clock_gettime(CLOCK_REALTIME, &now);
 	localtime_r(&now.tv_sec, &tm);
@@ -319,6 +344,7 @@ int sim_start(const struct sim_start_opts *o, xo_err *e)
 		if (lk < 0 || rd < 0 || dup2(lk, 3) < 0 || dup2(rd, 4) < 0)
 			_exit(XO_EXIT_SYSTEM);
 		close_range(5, ~0U, 0);
+		sim_cfg.log_max = LOG_MAX;
 		fcntl(3, F_SETFD, FD_CLOEXEC);
 		fcntl(4, F_SETFD, FD_CLOEXEC);
 		if (chdir("/") < 0)

@@ -35,6 +35,9 @@
  *                                and prints "dropped" (the daemon closed the
  *                                connection) or "alive"
  *   sim-xs flood PATH N          write PATH N times; prints "wrote N"
+ *   sim-xs log N SIZE TAG        N "xenstore-control print TAG-<i>-xxx..."
+ *                                of SIZE bytes (the daemon logs each); prints
+ *                                "logged N"
  *   sim-xs raw CASE              one bad message; prints the reply
  *                                ("error ENAME", "ok ...", "closed")
  *   sim-xs dir-count PATH        xs_directory (DIRECTORY_PART beyond 4 KiB)
@@ -344,6 +347,28 @@ static int lazy(const char *path, const char *token)
 	return 0;
 }
 
+static int log_lines(int n, size_t size, const char *tag)
+{
+	char msg[4096], body[256];
+	int fd = raw_connect(), i;
+
+	if (size < 64 || size > 2000)
+		return 100;
+	for (i = 0; i < n; i++) {
+		struct xsd_sockmsg h;
+		int k = snprintf(msg, sizeof(msg), "print%c%s-%d-", '\0', tag, i);
+		memset(msg + k, 'x', size);
+		msg[k + size] = '\0';
+		raw_send(fd, XS_CONTROL, 0, msg, (uint32_t)(k + size + 1), (uint32_t)(k + size + 1));
+		if (read_full(fd, &h, sizeof(h)) < 0 || h.len > sizeof(body) ||
+		    read_full(fd, body, h.len) < 0 || h.type != XS_CONTROL)
+			break;
+	}
+	printf("logged %d\n", i);
+	close(fd);
+	return 0;
+}
+
 struct xo_tx_case {
 	const char *path, *mode;
 };
@@ -389,6 +414,8 @@ int main(int argc, char **argv)
 		return hold(atoi(argv[2]));
 	if (!strcmp(cmd, "lazy") && argc == 4)
 		return lazy(argv[2], argv[3]);
+	if (!strcmp(cmd, "log") && argc == 5)
+		return log_lines(atoi(argv[2]), (size_t)atoi(argv[3]), argv[4]);
 	if (argc < 3) {
 		fprintf(stderr, "sim-xs: usage: see tests/unit/sim-xs.c\n");
 		return 100;
