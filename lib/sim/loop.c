@@ -331,37 +331,44 @@ void sim_loop_quit(void)
 	quit = true;
 }
 
-int sim_loop_run(void)
+int sim_loop_step(int timeout_ms)
 {
 	struct epoll_event evs[64];
+	int n;
 
-	while (!quit) {
+	run_tasks();
+	sim_xs_flush_all();
+	n = epoll_wait(epfd, evs, XO_ARRAY_SIZE(evs), timeout_ms);
+	if (n < 0) {
+		if (errno == EINTR)
+			return 0;
+		sim_log("epoll_wait failed: %s", strerror(errno));
+		return -1;
+	}
+	for (int i = 0; i < n; i++) {
+		struct sim_fd *h = evs[i].data.ptr;
+		if (h->dead)
+			continue;
+		h->cb(h->arg, evs[i].events);
 		run_tasks();
 		sim_xs_flush_all();
-		int n = epoll_wait(epfd, evs, XO_ARRAY_SIZE(evs), -1);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			sim_log("epoll_wait failed: %s", strerror(errno));
-			return -1;
-		}
-		for (int i = 0; i < n; i++) {
-			struct sim_fd *h = evs[i].data.ptr;
-			if (h->dead)
-				continue;
-			h->cb(h->arg, evs[i].events);
-			run_tasks();
-			sim_xs_flush_all();
-		}
-		while (dead_list) {
-			struct sim_fd *h = dead_list;
-			dead_list = h->next_dead;
-			free(h);
-		}
-		if (freed && starved_list)
-			resume_starved();
-		freed = false;
 	}
+	while (dead_list) {
+		struct sim_fd *h = dead_list;
+		dead_list = h->next_dead;
+		free(h);
+	}
+	if (freed && starved_list)
+		resume_starved();
+	freed = false;
+	return n;
+}
+
+int sim_loop_run(void)
+{
+	while (!quit)
+		if (sim_loop_step(-1) < 0)
+			return -1;
 	run_tasks();
 	sim_xs_flush_all();
 	return 0;

@@ -102,6 +102,10 @@ pid_t sim_fork(int keep);
 int sim_loop_init(xo_err *e);
 /* run until sim_loop_quit(); returns 0 */
 int sim_loop_run(void);
+/* one turn: wait at most timeout_ms (-1: forever) for events and handle
+ * them; returns how many there were, -1 if epoll failed (a test harness
+ * drives the simulator with it) */
+int sim_loop_step(int timeout_ms);
 void sim_loop_quit(void);
 void sim_loop_fini(void);
 
