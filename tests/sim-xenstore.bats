@@ -347,3 +347,15 @@ direct=11"
 	run "$XS" getperms /v/d
 	assert_output "ok n0 r5"
 }
+
+@test "Xen's own test-xenstore passes against the simulated xenstored" {
+	t=${XO_TEST_XENSTORE:-/usr/lib/xen-4.17/bin/test-xenstore}
+	[ -x "$t" ] || skip "Xen's test-xenstore is not installed (Debian's xen-utils-4.17)"
+	run "$t"
+	assert_success
+	assert_line --regexp '^ta err +: [0-9]+ ns$'
+	refute_output --partial failed
+	run "$t" -i 20
+	assert_success
+	refute_output --partial failed
+}
