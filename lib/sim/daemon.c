@@ -66,11 +66,10 @@ static void log_rotate(void)
 {
 	char *log = sim_path("simd.log"), *old = sim_path("simd.log.1");
 	struct stat st;
-	int fd;
 
 	if (fstat(2, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size >= sim_cfg.log_max &&
 	    rename(log, old) == 0) {
-		fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 		if (fd >= 0) {
 			dup2(fd, 2);
 			close(fd);
@@ -479,7 +478,6 @@ static int destroy_vm(const struct simdom *d, xo_err *e)
 			 (char *)d->uuid, NULL };
 	char *env[] = { (char *)"XO_BACKEND=sim", NULL };
 	struct xo_child child;
-	char how[64], *out;
 	int r = 0;
 
 	if (xo_spawn(&child, argv, env, XO_SPAWN_CAPTURE, false, e) < 0) {
@@ -488,6 +486,7 @@ static int destroy_vm(const struct simdom *d, xo_err *e)
 	}
 	xo_child_wait(&child);
 	if (!WIFEXITED(child.status) || WEXITSTATUS(child.status) != 0) {
+		char how[64], *out;
 		xo_child_describe(&child, how, sizeof(how));
 		out = xo_child_output(&child);
 		r = xo_errf(e, XO_E_IN_USE, "unable to destroy the domain %u of vm %s: xo-vm-destroy %s%s%s",
