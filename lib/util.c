@@ -360,7 +360,7 @@ void xo_uuid_generate(char out[XO_UUID_LEN + 1])
 	xo_uuid_format(u, out);
 }
 
-static int hexval(char c)
+int xo_hexval(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -384,7 +384,7 @@ int xo_uuid_parse(const char *s, uint8_t out[16])
 			i++;
 			continue;
 		}
-		int hi = hexval(s[i]), lo = hexval(s[i + 1]);
+		int hi = xo_hexval(s[i]), lo = xo_hexval(s[i + 1]);
 		if (hi < 0 || lo < 0)
 			return -1;
 		out[k++] = (uint8_t)(hi << 4 | lo);

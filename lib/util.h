@@ -75,6 +75,8 @@ unsigned xo_fork_gen(void);
 void xo_uuid_generate(char out[XO_UUID_LEN + 1]);
 bool xo_uuid_valid(const char *s);
 int xo_uuid_parse(const char *s, uint8_t out[16]);
+/* the value of a hex digit, -1 if c is not one */
+int xo_hexval(char c);
 void xo_uuid_format(const uint8_t in[16], char out[XO_UUID_LEN + 1]);
 
 /* write all / read all on a file descriptor (EINTR handled); -1 with errno */

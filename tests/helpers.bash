@@ -36,7 +36,7 @@ xo_teardown() {
 			python3 -c 'import json,sys; [print(v["uuid"]) for v in json.load(sys.stdin)]' 2>/dev/null); do
 			timeout 30 xo-vm-destroy "$vm" >/dev/null 2>&1 || true
 		done
-		xo-simd stop >/dev/null 2>&1 || true
+		xo-simd stop --force >/dev/null 2>&1 || true
 	fi
 	# and whatever a failed test left attached to its files
 	for dev in $(losetup -a 2>/dev/null | grep -F "($BATS_TEST_TMPDIR/" | cut -d: -f1); do
