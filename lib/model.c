@@ -17,27 +17,50 @@
 
 /* ---------------------------------------------------------------- maps */
 
+/* maps are kept sorted by key: lookups are binary searches, a map read from JSON is
+ * sorted once (n log n), and the stored form lists keys in one order */
+static size_t kvs_find(const struct xo_kvs *m, const char *k, bool *found)
+{
+	size_t lo = 0, hi = m->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(m->v[mid].k, k);
+		if (c == 0) {
+			*found = true;
+			return mid;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = false;
+	return lo;
+}
+
 void xo_kvs_set(struct xo_kvs *m, const char *k, const char *v)
 {
-	for (size_t i = 0; i < m->n; i++) {
-		if (strcmp(m->v[i].k, k) == 0) {
-			free(m->v[i].v);
-			m->v[i].v = xstrdup(v);
-			return;
-		}
+	bool found;
+	size_t i = kvs_find(m, k, &found);
+
+	if (found) {
+		free(m->v[i].v);
+		m->v[i].v = xstrdup(v);
+		return;
 	}
 	m->v = xrealloc(m->v, (m->n + 1) * sizeof(*m->v));
-	m->v[m->n].k = xstrdup(k);
-	m->v[m->n].v = xstrdup(v);
+	memmove(&m->v[i + 1], &m->v[i], (m->n - i) * sizeof(*m->v));
+	m->v[i].k = xstrdup(k);
+	m->v[i].v = xstrdup(v);
 	m->n++;
 }
 
 const char *xo_kvs_get(const struct xo_kvs *m, const char *k)
 {
-	for (size_t i = 0; i < m->n; i++)
-		if (strcmp(m->v[i].k, k) == 0)
-			return m->v[i].v;
-	return NULL;
+	bool found;
+	size_t i = kvs_find(m, k, &found);
+	return found ? m->v[i].v : NULL;
 }
 
 void xo_kvs_free(struct xo_kvs *m)
@@ -49,6 +72,11 @@ void xo_kvs_free(struct xo_kvs *m)
 	free(m->v);
 	m->v = NULL;
 	m->n = 0;
+}
+
+static int kv_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct xo_kv *)a)->k, ((const struct xo_kv *)b)->k);
 }
 
 /* a key usable as a relative xenstore path: [A-Za-z0-9_/@.-], no empty or dot components */
@@ -96,6 +124,8 @@ int xo_kvs_set_arg(struct xo_kvs *m, const char *arg, const char *what, xo_err *
 	int r = key_check(k, what, e);
 	if (r == 0)
 		r = value_check(eq + 1, k, what, e);
+	if (r == 0 && m->n >= XO_KVS_MAX && !xo_kvs_get(m, k))
+		r = xo_errf(e, XO_E_INVALID, "invalid %s '%s': more than %d keys", what, k, XO_KVS_MAX);
 	if (r == 0)
 		xo_kvs_set(m, k, eq + 1);
 	free(k);
@@ -112,14 +142,23 @@ static int kvs_from_json(struct json_object *o, const char *key, const char *whe
 		return r;
 	snprintf(what, sizeof(what), "%s %s", where, key);
 	xo_kvs_free(m);
+	size_t n = (size_t)json_object_object_length(obj);
+	if (n > XO_KVS_MAX)
+		return xo_errf(e, XO_E_INVALID, "invalid %s: %zu keys, at most %d", what, n, XO_KVS_MAX);
+	m->v = xcalloc(n ? n : 1, sizeof(*m->v));
 	json_object_object_foreach(obj, k, v) {
 		if (!json_object_is_type(v, json_type_string))
 			return xo_errf(e, XO_E_INVALID, "invalid %s: value of '%s' must be a string",
 				       what, k);
 		if (key_check(k, what, e) < 0 || value_check(json_object_get_string(v), k, what, e) < 0)
 			return -1;
-		xo_kvs_set(m, k, json_object_get_string(v));
+		m->v[m->n].k = xstrdup(k);
+		m->v[m->n].v = xstrdup(json_object_get_string(v));
+		m->n++;
 	}
+	/* json objects have unique keys (xo_json_parse refuses duplicates) */
+	if (m->n > 1)
+		qsort(m->v, m->n, sizeof(*m->v), kv_cmp);
 	return 1;
 }
 

@@ -18,7 +18,9 @@
 #include "err.h"
 #include "util.h"
 
-/* string to string maps (platform keys, xsdata, extra keys) */
+/* string to string maps (platform keys, xsdata, extra keys), sorted by key, at most
+ * XO_KVS_MAX keys each */
+#define XO_KVS_MAX 1024
 struct xo_kv {
 	char *k, *v;
 };
