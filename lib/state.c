@@ -22,28 +22,91 @@ volatile sig_atomic_t xo_lock_interrupted;
 static int state_fd = -1;
 static char *state_dir;
 
-static const char *const layout[] = { "VM", "name", "tasks", "updates", "pool", "sim", NULL };
+static const char *const layout[] = { "VM", "name", "staging", "tasks", "updates", "pool", "sim",
+	NULL };
 
-static int mkdir_p(const char *path)
+/* real (a resolved path, modified) and every directory above it, above the state
+ * directory dir: owned by root or us, writable by others only with the sticky bit */
+static int above_check(char *real, const char *dir, xo_err *e)
 {
-	char buf[PATH_MAX];
-	size_t n = xo_strlcpy(buf, path, sizeof(buf));
+	struct stat st;
 
-	if (n >= sizeof(buf)) {
-		errno = ENAMETOOLONG;
-		return -1;
+	for (;;) {
+		const char *p = real[0] ? real : "/";
+		if (stat(p, &st) < 0)
+			return xo_err_sys(e, errno, "unable to check '%s' above state directory '%s'", p, dir);
+		if (st.st_uid != 0 && st.st_uid != geteuid())
+			return xo_errf(e, XO_E_SYSTEM, "unsafe state directory '%s': '%s' above it is "
+				       "owned by uid %u", dir, p, (unsigned)st.st_uid);
+		if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX))
+			return xo_errf(e, XO_E_SYSTEM, "unsafe state directory '%s': '%s' above it is "
+				       "writable by %s", dir, p, st.st_mode & S_IWOTH ? "others" : "its group");
+		char *slash = strrchr(real, '/');
+		if (!slash || !real[0])
+			return 0;
+		*slash = '\0';
 	}
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-			return -1;
-		*p = '/';
+}
+
+/* the state directory, opened: owned by root or by us and not writable by group or
+ * others, and the directories above it safe (above_check) */
+static int state_dir_check(int fd, const char *dir, xo_err *e)
+{
+	char proc[64], real[PATH_MAX];
+	struct stat st;
+	ssize_t n;
+
+	if (fstat(fd, &st) < 0)
+		return xo_err_sys(e, errno, "unable to check state directory '%s'", dir);
+	if (st.st_uid != 0 && st.st_uid != geteuid())
+		return xo_errf(e, XO_E_SYSTEM, "unsafe state directory '%s': owned by uid %u, "
+			       "not by root or by this user", dir, (unsigned)st.st_uid);
+	if (st.st_mode & (S_IWGRP | S_IWOTH))
+		return xo_errf(e, XO_E_SYSTEM, "unsafe state directory '%s': writable by %s", dir,
+			       st.st_mode & S_IWOTH ? "others" : "its group");
+	/* above the directory we opened, not above what the name says now */
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	n = readlink(proc, real, sizeof(real) - 1);
+	if (n <= 0 || real[0] != '/')
+		return xo_err_sys(e, n < 0 ? errno : ENOENT, "unable to check state directory '%s'", dir);
+	real[n] = '\0';
+	*strrchr(real, '/') = '\0';
+	return above_check(real, dir, e);
+}
+
+/* a missing state directory: only its last component is made, in a parent that exists
+ * and is safe (a typo in XO_STATE_DIR does not grow a tree); the default's parent
+ * /run/nonpersistent, which a stock system lacks, is the one exception */
+static int state_dir_create(const char *dir, xo_err *e)
+{
+	char *parent = xstrdup(dir), real[PATH_MAX];
+	int r = -1;
+
+	*strrchr(parent, '/') = '\0';
+	const char *p = parent[0] ? parent : "/";
+	if (!realpath(p, real) && errno == ENOENT && strcmp(dir, XO_DEFAULT_STATE_DIR) == 0 &&
+	    (mkdir(p, 0755) == 0 || errno == EEXIST))
+		realpath(p, real);
+	if (!realpath(p, real)) {
+		if (errno == ENOENT)
+			xo_errf(e, XO_E_SYSTEM, "unable to create state directory '%s': its parent '%s' "
+				"does not exist", dir, p);
+		else
+			xo_err_sys(e, errno, "unable to create state directory '%s'", dir);
+		goto out;
 	}
-	if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-		return -1;
-	return 0;
+	if (strcmp(real, "/") == 0)
+		real[0] = '\0';
+	if (above_check(real, dir, e) < 0)
+		goto out;
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+		xo_err_sys(e, errno, "unable to create state directory '%s'", dir);
+		goto out;
+	}
+	r = 0;
+out:
+	free(parent);
+	return r;
 }
 
 int xo_state_open(xo_err *e)
@@ -56,14 +119,20 @@ int xo_state_open(xo_err *e)
 	dir = getenv("XO_STATE_DIR");
 	if (!dir || !*dir)
 		dir = XO_DEFAULT_STATE_DIR;
+	if (dir[0] != '/')
+		return xo_errf(e, XO_E_SYSTEM, "invalid state directory '%s': not an absolute path", dir);
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0 && errno == ENOENT) {
-		if (mkdir_p(dir) < 0)
-			return xo_err_sys(e, errno, "unable to create state directory '%s'", dir);
+		if (state_dir_create(dir, e) < 0)
+			return -1;
 		fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	}
 	if (fd < 0)
 		return xo_err_sys(e, errno, "unable to open state directory '%s'", dir);
+	if (state_dir_check(fd, dir, e) < 0) {
+		close(fd);
+		return -1;
+	}
 	/* a directory we cannot list is unusable, even for reading */
 	if (faccessat(fd, ".", R_OK | X_OK, AT_EACCESS) < 0) {
 		int err = errno;

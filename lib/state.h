@@ -4,6 +4,11 @@
  * $XO_STATE_DIR (default /run/nonpersistent/xo) is opened once per process
  * by xo_state_open(); everything else is relative to that descriptor
  * (openat, renameat), so a process never mixes two state directories.
+ * It must be an absolute path; a missing one is created (mode 0755) only
+ * when its parent exists; it is refused when it is owned by another user
+ * than root or the caller, writable by group or others, or below a
+ * directory that is (a sticky one, such as /tmp, excepted): root writes
+ * there and runs what it finds there.
  *
  *   VM/<uuid>/config          VM JSON              VM/<uuid>/vbd.<name>  VBD JSON
  *   VM/<uuid>/vif.<position>  VIF JSON             VM/<uuid>/pci.<position> PCI JSON

@@ -69,7 +69,7 @@ int main(void)
 	ok(sfd >= 0, "xo_state_open creates a missing state directory");
 	ok(xo_state_open(&e) == sfd, "and opens it once");
 	s = entries(sfd);
-	is_str(s, "VM name pool sim tasks updates", "with its layout");
+	is_str(s, "VM name pool sim staging tasks updates", "with its layout");
 	free(s);
 
 	ok(xo_atomic_write(sfd, "f", "one\n", 4, 0, &e) == 0, "an atomic write creates a file");
@@ -88,7 +88,7 @@ int main(void)
 	ok(xo_atomic_write(sfd, "g", "x", 1, XO_WRITE_EXCL | XO_WRITE_DIRSYNC, &e) == 0,
 	   "an exclusive write of a new file works");
 	s = entries(sfd);
-	is_str(s, "VM f g name pool sim tasks updates", "no temporary file is left behind");
+	is_str(s, "VM f g name pool sim staging tasks updates", "no temporary file is left behind");
 	free(s);
 	struct stat st;
 	ok(fstatat(sfd, "f", &st, 0) == 0 && (st.st_mode & 0777) == 0644, "files are 0644");
