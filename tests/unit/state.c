@@ -112,7 +112,7 @@ int main(void)
 	ok(xo_vm_resolve("web2", got, &e) < 0 && e.cls == XO_E_NOT_FOUND, "an unknown name is does_not_exist");
 	xo_err_clear(&e);
 	ok(xo_vm_resolve("../VM", got, &e) < 0 && e.cls == XO_E_NOT_FOUND, "a path is not a name");
-	ok(xo_vm_dir_alive(vfd), "the vm is alive while its config exists");
+	ok(xo_vm_dir_alive(vfd, uuid), "the vm is alive while its config exists");
 	int lk = xo_vm_lock(uuid, false, &e);
 	ok(lk >= 0, "the vm lock can be taken");
 	pid_t pid = fork();
@@ -126,7 +126,7 @@ int main(void)
 	ok(WIFEXITED(wst) && WEXITSTATUS(wst) == 0, "another process finds it busy");
 	close(lk);
 	unlinkat(vfd, "config", 0);
-	ok(!xo_vm_dir_alive(vfd), "and is gone once the config is");
+	ok(!xo_vm_dir_alive(vfd, uuid), "and is gone once the config is");
 	xo_err_clear(&e);
 	ok(xo_vm_resolve("web1", got, &e) < 0 && e.cls == XO_E_NOT_FOUND,
 	   "a name whose vm has no config is does_not_exist");
