@@ -243,6 +243,19 @@ static int check_devices(const struct xo_vm *vm, struct xo_devices *d, xo_err *e
 	return 0;
 }
 
+/* the devices' own hotplug scripts exist and are executable (xo runs them as root only
+ * after xo_path_trusted says so, when they run) */
+static int check_device_scripts(struct xo_devices *d, xo_err *e)
+{
+	for (size_t i = 0; i < d->n_vbd; i++)
+		if (d->vbd[i].script && xo_script_check_file(d->vbd[i].script, "vbd script", e) < 0)
+			return -1;
+	for (size_t i = 0; i < d->n_vif; i++)
+		if (d->vif[i].script && xo_script_check_file(d->vif[i].script, "vif script", e) < 0)
+			return -1;
+	return 0;
+}
+
 /* name the unnamed, position the unpositioned, in order */
 static void assign_devices(const struct xo_vm *vm, struct xo_devices *d)
 {
@@ -430,7 +443,8 @@ int xo_vm_add(struct xo_vm *vm, struct xo_devices *d, xo_err *e)
 	struct name_lock l = { -1 };
 	int sfd, fd = -1, r = -1;
 
-	if (xo_vm_check(vm, e) < 0 || xo_vm_check_files(vm, e) < 0 || check_devices(vm, d, e) < 0)
+	if (xo_vm_check(vm, e) < 0 || xo_vm_check_files(vm, e) < 0 || check_devices(vm, d, e) < 0 ||
+	    check_device_scripts(d, e) < 0)
 		return -1;
 	if ((sfd = xo_state_open(e)) < 0)
 		return -1;
@@ -772,7 +786,8 @@ int xo_vbd_add(const char *uuid, struct xo_vbd *v, xo_err *e)
 	enum xo_vm_type type;
 	int vmfd, r = -1;
 
-	if (xo_vbd_check(v, e) < 0 || load_vm_type(uuid, &type, e) < 0)
+	if (xo_vbd_check(v, e) < 0 || (v->script && xo_script_check_file(v->script, "vbd script", e) < 0) ||
+	    load_vm_type(uuid, &type, e) < 0)
 		return -1;
 	if ((vmfd = edit_begin(uuid, e)) < 0)
 		return -1;
@@ -966,7 +981,7 @@ static struct json_object *pci_json(const void *p) { return xo_pci_to_json(p); }
 
 int xo_vif_add(const char *uuid, struct xo_vif *v, xo_err *e)
 {
-	if (xo_vif_check(v, e) < 0)
+	if (xo_vif_check(v, e) < 0 || (v->script && xo_script_check_file(v->script, "vif script", e) < 0))
 		return -1;
 	if (!v->mac[0])
 		xo_mac_random(v->mac);

@@ -501,8 +501,7 @@ static int clean_close(struct xo_backend *b, const struct xo_devpaths *p, const 
 
 static char *vbd_script(const struct xo_vbd *v)
 {
-	const char *s = xo_kvs_get(&v->extra_backend_keys, "script");
-	return s ? xstrdup(s) : xasprintf("%s/block", xo_script_dir());
+	return v->script ? xstrdup(v->script) : xasprintf("%s/block", xo_script_dir());
 }
 
 bool xo_vbd_plugged(struct xo_backend *b, uint32_t domid, const struct xo_vbd *v)

@@ -7,9 +7,11 @@
  */
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "json.h"
@@ -540,6 +542,7 @@ void xo_vbd_free(struct xo_vbd *v)
 {
 	free(v->name);
 	free(v->backend);
+	free(v->script);
 	xo_kvs_free(&v->extra_backend_keys);
 	xo_kvs_free(&v->extra_private_keys);
 	memset(v, 0, sizeof(*v));
@@ -599,6 +602,69 @@ long xo_vbd_devid(const char *name)
 	return (203L << 8) | (d << 4);
 }
 
+/*
+ * Extra keys: an allow-list, so that no extra key replaces one xo writes (node,
+ * physical-device-path, params, mode, locking-mode, ipv4-allowed, ...) or one a
+ * script acts on. "ns/" entries allow a whole namespace that nothing in xo, blkback
+ * or netback reads. Documented in xo-config(5).
+ */
+static const char *const vbd_backend_allowed[] = {
+	"discard-enable",          /* blkback: 0 turns discard off */
+	"feature-persistent",      /* blkback: 0 turns persistent grants off */
+	"max-ring-page-order",     /* blkback */
+	"direct-io-safe",          /* qdisk (libxl) */
+	"specification",           /* libxl's disk specification version */
+	"polling-duration",        /* tapdisk (xapi) */
+	"polling-idle-threshold",  /* tapdisk (xapi) */
+	"sm-data/",                /* xenopsd's storage extras */
+	NULL };
+static const char *const vbd_private_allowed[] = { "vbd-uuid", "vdi-uuid", "sr-uuid",
+	"other-config/", NULL };
+static const char *const vif_private_allowed[] = { "vif-uuid", "network-uuid", "promiscuous",
+	"ethtool-rx", "ethtool-tx", "ethtool-sg", "ethtool-tso", "ethtool-ufo", "ethtool-gso",
+	"other-config/", NULL };
+
+static bool key_allowed(const char *k, const char *const *allowed)
+{
+	for (const char *const *a = allowed; *a; a++) {
+		size_t n = strlen(*a);
+		if ((*a)[n - 1] == '/' ? strncmp(k, *a, n) == 0 && k[n] : strcmp(k, *a) == 0)
+			return true;
+	}
+	return false;
+}
+
+static int extra_keys_check(const struct xo_kvs *m, const char *const *allowed, const char *what,
+			    const char *kind, xo_err *e)
+{
+	for (size_t i = 0; i < m->n; i++) {
+		const char *k = m->v[i].k;
+		if (key_allowed(k, allowed))
+			continue;
+		if (strcmp(k, "script") == 0)
+			return xo_errf(e, XO_E_INVALID, "invalid %s: 'script' is not %s: give the "
+				       "device's own hotplug script as its script (--script)", what, kind);
+		return xo_errf(e, XO_E_INVALID, "invalid %s: '%s' is not %s xo allows (see xo-config(5))",
+			       what, k, kind);
+	}
+	return 0;
+}
+
+int xo_script_check_file(const char *path, const char *what, xo_err *e)
+{
+	struct stat st;
+
+	if (path_check(path, what, e) < 0)
+		return -1;
+	if (stat(path, &st) < 0)
+		return xo_errf(e, XO_E_INVALID, "%s '%s' is missing: %s", what, path, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return xo_errf(e, XO_E_INVALID, "%s '%s' is not a regular file", what, path);
+	if (access(path, X_OK) < 0)
+		return xo_errf(e, XO_E_INVALID, "%s '%s' is not executable", what, path);
+	return 0;
+}
+
 int xo_vbd_check(struct xo_vbd *v, xo_err *e)
 {
 	if (v->name) {
@@ -621,20 +687,18 @@ int xo_vbd_check(struct xo_vbd *v, xo_err *e)
 		return xo_errf(e, XO_E_INVALID, "invalid vbd: a cdrom is read-only (mode ro)");
 	if (v->qos_class > 7)
 		return xo_errf(e, XO_E_INVALID, "invalid vbd qos class %u: expected 0 to 7", v->qos_class);
-	for (size_t i = 0; i < v->extra_backend_keys.n; i++) {
-		static const char *const reserved[] = { "frontend", "frontend-id", "online", "state",
-			"params", "mode", "dev", "type", "removable", "device-type", "hotplug-status",
-			"physical-device", NULL };
-		for (const char *const *r = reserved; *r; r++)
-			if (strcmp(v->extra_backend_keys.v[i].k, *r) == 0)
-				return xo_errf(e, XO_E_INVALID,
-					       "invalid vbd extra_backend_keys: '%s' is set by xo", *r);
-	}
+	if (extra_keys_check(&v->extra_backend_keys, vbd_backend_allowed, "vbd extra_backend_keys",
+			     "an extra backend key", e) < 0 ||
+	    extra_keys_check(&v->extra_private_keys, vbd_private_allowed, "vbd extra_private_keys",
+			     "an extra private key", e) < 0)
+		return -1;
+	if (v->script && *v->script && path_check(v->script, "vbd script", e) < 0)
+		return -1;
 	return 0;
 }
 
 static const char *const vbd_keys[] = { "name", "mode", "type", "backend", "unpluggable",
-	"persistent", "extra_backend_keys", "extra_private_keys", "qos", NULL };
+	"persistent", "extra_backend_keys", "extra_private_keys", "qos", "script", NULL };
 static const char *const qos_keys[] = { "scheduler", "class", NULL };
 
 int xo_vbd_from_json(struct json_object *o, struct xo_vbd *v, xo_err *e)
@@ -660,8 +724,13 @@ int xo_vbd_from_json(struct json_object *o, struct xo_vbd *v, xo_err *e)
 	    xo_json_get_bool(o, "unpluggable", "vbd", &v->unpluggable, e) < 0 ||
 	    xo_json_get_bool(o, "persistent", "vbd", &v->persistent, e) < 0 ||
 	    kvs_from_json(o, "extra_backend_keys", "vbd", &v->extra_backend_keys, e) < 0 ||
-	    kvs_from_json(o, "extra_private_keys", "vbd", &v->extra_private_keys, e) < 0)
+	    kvs_from_json(o, "extra_private_keys", "vbd", &v->extra_private_keys, e) < 0 ||
+	    opt_str(o, "script", "vbd", &v->script, e) < 0)
 		return -1;
+	if (v->script && !*v->script) {
+		free(v->script);
+		v->script = NULL;
+	}
 	if (json_object_object_get_ex(o, "qos", &qos) && !json_object_is_type(qos, json_type_null)) {
 		if (xo_json_check_keys(qos, qos_keys, "vbd qos", e) < 0)
 			return -1;
@@ -690,6 +759,7 @@ struct json_object *xo_vbd_to_json(const struct xo_vbd *v)
 	xo_json_add_bool(o, "persistent", v->persistent);
 	json_object_object_add(o, "extra_backend_keys", kvs_to_json(&v->extra_backend_keys));
 	json_object_object_add(o, "extra_private_keys", kvs_to_json(&v->extra_private_keys));
+	xo_json_add_str(o, "script", v->script ? v->script : "");
 	if (v->qos != XO_QOS_NONE) {
 		struct json_object *q = json_object_new_object();
 		xo_json_add_str(q, "scheduler", qos_scheds[v->qos]);
@@ -834,6 +904,9 @@ int xo_vif_check(struct xo_vif *v, xo_err *e)
 		if (addr_check(v->ipv6_allowed[i], AF_INET6, e) < 0)
 			return -1;
 	if (v->script && *v->script && path_check(v->script, "vif script", e) < 0)
+		return -1;
+	if (extra_keys_check(&v->extra_private_keys, vif_private_allowed, "vif extra_private_keys",
+			     "an extra private key", e) < 0)
 		return -1;
 	if (v->locking_mode != XO_LOCK_LOCKED && (v->n_ipv4 || v->n_ipv6))
 		return xo_errf(e, XO_E_INVALID, "invalid vif: allowed addresses need locking mode 'locked'");

@@ -137,7 +137,7 @@ add_json() {
 
 @test "xo-vm-show --json | xo-vm-add into a fresh state directory gives the same VM" {
 	add_vm web1 --vcpus 2 --cmdline "console=hvc0" --platform hap=true --xsdata vm-data/a=b >/dev/null
-	xo-vbd-add web1 --path "$DISK" --backend-key discard=1 --qos best-effort:2 >/dev/null
+	xo-vbd-add web1 --path "$DISK" --backend-key discard-enable=0 --qos best-effort:2 >/dev/null
 	xo-vbd-add web1 --type cdrom >/dev/null
 	xo-vif-add web1 --bridge br9 --mtu 9000 --rate 1000/20000 --locking-mode locked \
 		--allow 192.0.2.1 --allow 2001:db8::1 >/dev/null
@@ -534,7 +534,8 @@ xvde disk rw $DISK"
 	fails_cleanly 1 "a disk needs a backend path" xo-vbd-add web1
 	fails_cleanly 1 "must be an absolute path" xo-vbd-add web1 --path disk.img
 	fails_cleanly 1 "a cdrom is read-only" xo-vbd-add web1 --type cdrom --mode rw
-	fails_cleanly 1 "'params' is set by xo" xo-vbd-add web1 --path "$DISK" --backend-key params=/x
+	fails_cleanly 1 "'params' is not an extra backend key xo allows" \
+		xo-vbd-add web1 --path "$DISK" --backend-key params=/x
 	fails_cleanly 100 "invalid vbd mode 'rx'" xo-vbd-add web1 --path "$DISK" --mode rx
 	fails_cleanly 100 "invalid vbd type 'tape'" xo-vbd-add web1 --path "$DISK" --type tape
 	fails_cleanly 100 "invalid unpluggable 'maybe'" xo-vbd-add web1 --path "$DISK" --unpluggable maybe
