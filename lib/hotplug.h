@@ -16,7 +16,8 @@
  * holds XO_HOTPLUG_LOG_MAX bytes, the next opener renames it hotplug.log.1
  * (replacing the one before) and starts a new one. The scripts are found in
  * $XO_SCRIPT_DIR (default: the installed libexec directory), unless the
- * backend names another one in its `script` key.
+ * device names its own script (the backend's `script` key); xo runs a
+ * device's own script only while xo_path_trusted() (util.h) accepts it.
  */
 #ifndef XO_HOTPLUG_H
 #define XO_HOTPLUG_H
