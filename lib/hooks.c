@@ -119,7 +119,7 @@ int xo_hooks_run(struct xo_backend *b, const char *hook, const char *vm_uuid, co
 		struct stat st;
 		if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0) {
 			char what[256];
-			snprintf(what, sizeof(what), "hook %s/%s", hook, names[i]);
+			snprintf(what, sizeof(what), "'%s'", names[i]);
 			if (c && xo_cancel_requested(c))
 				r = xo_errf(e, XO_E_CANCELLED, "cancelled before hook %s/%s", hook, names[i]);
 			else if (xo_path_trusted(path, what, XO_E_HOOK, e) < 0)
