@@ -33,13 +33,12 @@ int xo_hotplug_log_open(const char *uuid)
 {
 	char name[96], old[100];
 	struct stat st, now;
-	int fd;
 
 	snprintf(name, sizeof(name), "VM/%s/hotplug.log", uuid);
 	snprintf(old, sizeof(old), "%s.1", name);
 	for (int tries = 0; tries < 4; tries++) {
-		fd = openat(xo_state_fd(), name,
-			    O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
+		int fd = openat(xo_state_fd(), name,
+				O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
 		if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 			if (fd >= 0)
 				close(fd);

@@ -209,10 +209,10 @@ struct json_object *xo_json_parse(const char *text, size_t len, const char *what
 		o = NULL;
 	}
 	if (o && count_members(o) != p.members) {
-		char *key = NULL, *esc;
+		char *key = NULL;
 		size_t at = 0;
 		if (find_duplicate(text, len, &key, &at)) {
-			esc = xo_str_escape(key);
+			char *esc = xo_str_escape(key);
 			xo_errf(e, XO_E_INVALID, "malformed json in %s at byte %zu: duplicate key '%s'",
 				what, at, esc);
 			free(esc);
