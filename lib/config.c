@@ -443,8 +443,16 @@ int xo_vm_add(struct xo_vm *vm, struct xo_devices *d, xo_err *e)
 	struct name_lock l = { -1 };
 	int sfd, fd = -1, r = -1;
 
-	if (xo_vm_check(vm, e) < 0 || xo_vm_check_files(vm, e) < 0 || check_devices(vm, d, e) < 0 ||
-	    check_device_scripts(d, e) < 0)
+	uint8_t u[16];
+
+	if (xo_vm_check(vm, e) < 0)
+		return -1;
+	/* every command takes a vm by name or by uuid: such a name could be another's uuid
+	 * (refused when a vm is added, so that one stored before can still be removed) */
+	if (xo_uuid_parse(vm->name, u) == 0)
+		return xo_errf(e, XO_E_INVALID, "invalid vm name '%s': a uuid is not a name (vms are "
+			       "named by uuid or by name everywhere)", vm->name);
+	if (xo_vm_check_files(vm, e) < 0 || check_devices(vm, d, e) < 0 || check_device_scripts(d, e) < 0)
 		return -1;
 	if ((sfd = xo_state_open(e)) < 0)
 		return -1;

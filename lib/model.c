@@ -325,10 +325,6 @@ int xo_vm_check(struct xo_vm *vm, xo_err *e)
 		return xo_errf(e, XO_E_INVALID, "invalid vm: a name is required");
 	if (xo_name_check(vm->name, "vm name", e) < 0)
 		return -1;
-	uint8_t u[16];
-	if (xo_uuid_parse(vm->name, u) == 0)
-		return xo_errf(e, XO_E_INVALID, "invalid vm name '%s': a uuid is not a name (vms are "
-			       "named by uuid or by name everywhere)", vm->name);
 	if (vm->uuid[0] && !xo_uuid_valid(vm->uuid))
 		return xo_errf(e, XO_E_INVALID, "invalid vm uuid '%s'", vm->uuid);
 	if (!vm->memory_static_max)
