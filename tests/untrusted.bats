@@ -236,13 +236,17 @@ hook_refused() {
 
 # ------------------------------------------------------------------- the vif script and nft
 
-# a running VM whose vif is locked to ADDRS: locked_vm ADDR...
+# a running VM whose vif at POS is locked to ADDRS: locked_vm POS ADDR...
+# (vif<domid>.<pos> and its nft table are the host's, in the test run's network
+# namespace: a position no other test uses keeps tests running at once apart)
 locked_vm() {
 	local a allow=()
+	pos=$1
+	shift
 	add_vm web1 >/dev/null
 	bridge xenbr0
 	for a in "$@"; do allow+=(--allow "$a"); done
-	xo-vif-add web1 --bridge xenbr0 --locking-mode locked "${allow[@]}" >/dev/null
+	xo-vif-add web1 --position "$pos" --bridge xenbr0 --locking-mode locked "${allow[@]}" >/dev/null
 	xo-vm-start web1
 	d=$(domid_of web1)
 }
@@ -253,8 +257,8 @@ locked_vm() {
 		v4+=("192.168.$i.$i/32")
 		v6+=("2001:0db8:0000:0000:0000:0000:0000:00$i/128")
 	done
-	locked_vm "${v4[@]}" "${v6[@]}"
-	run nft list table netdev "xo-vif$d.0"
+	locked_vm 41 "${v4[@]}" "${v6[@]}"
+	run nft list table netdev "xo-vif$d.41"
 	assert_success
 	for i in $(seq 10 21); do
 		[ "$(grep -c "ip saddr 192.168.$i.$i accept" <<< "$output")" -eq 1 ] || fail "no rule for 192.168.$i.$i: $output"
@@ -266,16 +270,16 @@ locked_vm() {
 
 # run xo's vif script online for web1's vif by hand, as udev would: vif_online
 vif_online() {
-	run env XENBUS_PATH="backend/vif/$d/0" vif="vif$d.0" \
+	run env XENBUS_PATH="backend/vif/$d/$pos" vif="vif$d.$pos" \
 		XENSTORED_PATH="$XO_STATE_DIR/sim/xenstored.sock" "$XO_SCRIPT_DIR/vif" online type_if=vif
 }
 
 @test "the vif script checks every word it reads before nft: a bad one is hotplug-error" {
-	locked_vm 10.0.0.1
+	locked_vm 42 10.0.0.1
 	uuid=$(uuid_of web1)
-	priv=/xo/vm/$uuid/private/vif/0
-	be=/local/domain/0/backend/vif/$d/0
-	rules=$(nft list table netdev "xo-vif$d.0")
+	priv=/xo/vm/$uuid/private/vif/42
+	be=/local/domain/0/backend/vif/$d/42
+	rules=$(nft list table netdev "xo-vif$d.42")
 	check() {   # check KEY VALUE WHY
 		local old
 		old=$(xs read "$1")
@@ -285,7 +289,7 @@ vif_online() {
 		assert_failure 1
 		[ "$(xs read "$be/hotplug-error")" = "$3" ] || fail "hotplug-error: $(xs read "$be/hotplug-error")"
 		[ "$(xs read "$be/hotplug-status")" = error ]
-		[ "$(nft list table netdev "xo-vif$d.0")" = "$rules" ] || fail "the rules changed"
+		[ "$(nft list table netdev "xo-vif$d.42")" = "$rules" ] || fail "the rules changed"
 		xs write "$1" "$old"
 	}
 	check "$priv/ipv4-allowed" '10.0.0.1 accept; }' "invalid ipv4-allowed '10.0.0.1 accept; }'"
