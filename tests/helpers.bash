@@ -72,7 +72,9 @@ xs() {
 
 # a bridge for vifs, inside the test run's own network namespace
 bridge() {
-	ip link show "${1:-xenbr0}" >/dev/null 2>&1 || ip link add "${1:-xenbr0}" type bridge
+	# (tests running at once may add it first)
+	ip link show "${1:-xenbr0}" >/dev/null 2>&1 || ip link add "${1:-xenbr0}" type bridge 2>/dev/null ||
+		ip link show "${1:-xenbr0}" >/dev/null
 	ip link set "${1:-xenbr0}" up
 }
 
