@@ -111,17 +111,34 @@ lint:
 	tests/lint
 
 # ---------------------------------------------------------------------------------------------
-DEB_PACKAGES = build-essential pkg-config libjson-c-dev libxen-dev xenstore-utils xen-utils-common \
-	bats bats-assert bats-support iproute2 util-linux mandoc groff-base cppcheck zsh strace python3
+# Everything the build, the programs and the tests use beyond Debian's essential packages
+# (tests/fresh/check-fresh proves the list on a minimal Debian 12 root):
+#   build        build-essential pkg-config libjson-c-dev libxen-dev
+#   programs     xenstore-utils (hotplug scripts), iproute2 (ip, bridge), mount (losetup),
+#                nftables (nft: VIF locking)
+#   tests        bats bats-assert bats-support, python3 (JSON checks), procps (pgrep),
+#                xen-utils-common (Debian's hotplug scripts), parallel (tests/run-tests runs
+#                two bats files at once), strace (make bench)
+#   docs, lint   mandoc groff-base man-db (man -l), manpages manpages-dev (the pages .Xr
+#                names: flock(2), inotify(7)...), cppcheck shellcheck zsh
+DEB_PACKAGES = build-essential pkg-config libjson-c-dev libxen-dev \
+	xenstore-utils iproute2 mount nftables \
+	bats bats-assert bats-support python3 procps xen-utils-common parallel strace \
+	mandoc groff-base man-db manpages manpages-dev cppcheck shellcheck zsh
 
-deps:
-	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+# install_packages LIST: install the missing ones (root) or print the apt-get line
+define install_packages
+	@missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 		grep -q 'ok installed' || echo $$p; done); missing=$$(echo $$missing); \
 	if [ -z "$$missing" ]; then echo "xo: all Debian packages present"; exit 0; fi; \
 	if [ "$$(id -u)" != 0 ]; then \
 		echo "xo: missing packages; run as root:"; \
 		echo "  apt-get install -y $$missing"; exit 1; fi; \
 	apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing
+endef
+
+deps:
+	$(call install_packages,$(DEB_PACKAGES))
 
 deps-if-missing:
 	@$(MAKE) -s deps
