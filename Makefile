@@ -6,6 +6,7 @@
 #   make bench      benchmarks on the simulator
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make deps       install the Debian packages xo needs (root), or print the apt-get line
+#   make deb        the Debian package build/xo_<version>_amd64.deb (make deb-deps first)
 
 PREFIX     ?= /usr/local
 BINDIR     ?= $(PREFIX)/bin
@@ -17,6 +18,9 @@ BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR ?= $(PREFIX)/share/zsh/vendor-completions
 UDEVRULESDIR ?= $(PREFIX)/lib/udev/rules.d
 SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+
+# the version, in one place: 0.<number of commits> (the Debian package's too: debian/ is native)
+VERSION = 0.$(shell git rev-list --count HEAD 2>/dev/null || echo 0)
 
 CC      ?= cc
 CFLAGS  ?= -O2 -g
@@ -44,8 +48,11 @@ XEN_TESTS = $(XEN_TEST_SRC:tests/xen/%.c=$(B)/xen/%)
 
 all: $(PROGS) $(UNITS) $(BENCHES) $(XEN_TESTS)
 
+# only what make install installs (the Debian package builds this)
+programs: $(PROGS)
+
 $(B)/%.o: %.c $(wildcard lib/*.h lib/sim/*.h) | $(B)/lib $(B)/lib/sim $(B)/cmd
-	@echo "  CC      $@"; $(CC) $(XO_CFLAGS) $(CFLAGS) -MMD -c -o $@ $<
+	@echo "  CC      $@"; $(CC) $(XO_CFLAGS) $(CPPFLAGS) $(CFLAGS) -MMD -c -o $@ $<
 
 # Xen's public headers (xenctrl.h, xenguest.h) need GNU C: anonymous unions, __align8__
 $(B)/lib/backend-xen.o: XO_CFLAGS += -std=gnu11
@@ -54,7 +61,7 @@ $(B)/lib/backend-xen.o: XO_CFLAGS += -std=gnu11
 $(B)/registry.c: cmd/commands.txt lib/registry-gen.awk | $(B)/lib
 	awk -f lib/registry-gen.awk cmd/commands.txt > $@.tmp && mv $@.tmp $@
 $(B)/registry.o: $(B)/registry.c lib/registry.h
-	@echo "  CC      $@"; $(CC) $(XO_CFLAGS) $(CFLAGS) -c -o $@ $<
+	@echo "  CC      $@"; $(CC) $(XO_CFLAGS) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 # the paths baked into the programs (where the hotplug scripts and hooks are): a new PREFIX,
 # LIBEXECDIR or SYSCONFDIR rebuilds what uses them, so "make install PREFIX=/usr" installs
@@ -125,6 +132,8 @@ DEB_PACKAGES = build-essential pkg-config libjson-c-dev libxen-dev \
 	xenstore-utils iproute2 mount nftables \
 	bats bats-assert bats-support python3 procps xen-utils-common parallel strace \
 	mandoc groff-base man-db manpages manpages-dev cppcheck shellcheck zsh
+# what make deb needs besides DEB_PACKAGES (make deb-deps)
+DEB_BUILD_PACKAGES = debhelper dpkg-dev lintian git
 
 # install_packages LIST: install the missing ones (root) or print the apt-get line
 define install_packages
@@ -142,6 +151,30 @@ deps:
 
 deps-if-missing:
 	@$(MAKE) -s deps
+
+deb-deps:
+	$(call install_packages,$(DEB_PACKAGES) $(DEB_BUILD_PACKAGES))
+
+# ---------------------------------------------------------------------------------------------
+# The Debian package: debian/rules runs make install with PREFIX=/usr. It is built in a copy of
+# the tree (the last commit plus uncommitted changes of tracked files) under build/deb/, with a
+# changelog entry for $(VERSION) written there, and lands in build/. No network needed.
+DEB = $(B)/xo_$(VERSION)_amd64.deb
+
+deb:
+	@command -v dpkg-buildpackage >/dev/null && command -v dh >/dev/null || \
+		{ echo "xo: make deb needs debhelper and dpkg-dev: run make deb-deps (as root)" >&2; exit 1; }
+	rm -rf $(B)/deb $(B)/xo_*.deb && mkdir -p $(B)/deb/xo-$(VERSION)
+	@tree=$$(git stash create) || exit 1; \
+	git archive --format=tar $${tree:-HEAD} | tar -x -C $(B)/deb/xo-$(VERSION) && \
+	{ echo "xo ($(VERSION)) unstable; urgency=medium"; echo; \
+	  echo "  * Built from commit $$(git rev-parse --short HEAD)$${tree:+ with uncommitted changes}."; \
+	  echo; echo " -- $$(sed -n 's/^Maintainer: //p' debian/control)  $$(git log -1 --format=%aD)"; \
+	} > $(B)/deb/xo-$(VERSION)/debian/changelog
+	cd $(B)/deb/xo-$(VERSION) && dpkg-buildpackage -b --no-sign
+	mv $(B)/deb/xo_$(VERSION)_amd64.deb $(DEB)
+	@if command -v lintian >/dev/null; then lintian --fail-on error $(DEB) && echo "lintian: no errors"; fi
+	@echo "xo: $(DEB)"
 
 # udev rules go to $(PREFIX)/lib/udev/rules.d: where udev reads them for PREFIX=/usr (a package);
 # with PREFIX=/usr/local pass UDEVRULESDIR=/etc/udev/rules.d to use them (only needed with
@@ -181,5 +214,6 @@ clean:
 
 FORCE:
 
-.PHONY: FORCE all check check-xen bench bench-xen demo lint deps deps-if-missing install uninstall clean
+.PHONY: FORCE all programs check check-xen bench bench-xen demo lint deps \
+	deps-if-missing deb-deps deb install uninstall clean
 .SECONDARY:
