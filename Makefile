@@ -7,6 +7,8 @@
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make deps       install the Debian packages xo needs (root), or print the apt-get line
 #   make deb        the Debian package build/xo_<version>_amd64.deb (make deb-deps first)
+#   make check-fresh  README's fresh-machine commands in a fresh Debian 12 root (root)
+#   make check-deb  build/xo_*.deb installed with apt in a fresh Debian 12 root, used (root)
 
 PREFIX     ?= /usr/local
 BINDIR     ?= $(PREFIX)/bin
@@ -176,6 +178,12 @@ deb:
 	@if command -v lintian >/dev/null; then lintian --fail-on error $(DEB) && echo "lintian: no errors"; fi
 	@echo "xo: $(DEB)"
 
+check-fresh:
+	@tests/fresh/check-fresh
+
+check-deb: deb
+	@tests/fresh/check-deb $(DEB)
+
 # udev rules go to $(PREFIX)/lib/udev/rules.d: where udev reads them for PREFIX=/usr (a package);
 # with PREFIX=/usr/local pass UDEVRULESDIR=/etc/udev/rules.d to use them (only needed with
 # XO_HOTPLUG=udev: by default xo runs the hotplug scripts itself)
@@ -214,6 +222,6 @@ clean:
 
 FORCE:
 
-.PHONY: FORCE all programs check check-xen bench bench-xen demo lint deps \
+.PHONY: FORCE all programs check check-xen check-fresh check-deb bench bench-xen demo lint deps \
 	deps-if-missing deb-deps deb install uninstall clean
 .SECONDARY:
