@@ -126,13 +126,12 @@ lint:
 #   programs     xenstore-utils (hotplug scripts), iproute2 (ip, bridge), mount (losetup),
 #                nftables (nft: VIF locking)
 #   tests        bats bats-assert bats-support, python3 (JSON checks), procps (pgrep),
-#                xen-utils-common (Debian's hotplug scripts), parallel (tests/run-tests runs
-#                two bats files at once), strace (make bench)
+#                xen-utils-common (Debian's hotplug scripts), strace (make bench)
 #   docs, lint   mandoc groff-base man-db (man -l), manpages manpages-dev (the pages .Xr
 #                names: flock(2), inotify(7)...), cppcheck shellcheck zsh
 DEB_PACKAGES = build-essential pkg-config libjson-c-dev libxen-dev \
 	xenstore-utils iproute2 mount nftables \
-	bats bats-assert bats-support python3 procps xen-utils-common parallel strace \
+	bats bats-assert bats-support python3 procps xen-utils-common strace \
 	mandoc groff-base man-db manpages manpages-dev cppcheck shellcheck zsh
 # what make deb needs besides DEB_PACKAGES (make deb-deps)
 DEB_BUILD_PACKAGES = debhelper dpkg-dev lintian git
