@@ -8,6 +8,9 @@
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make deps       install the Debian packages xo needs (root), or print the apt-get line
 #   make fuzz       libFuzzer harnesses (clang) under build/fuzz/, each run FUZZ_SECONDS
+#   make deb        the Debian package build/xo_<version>_amd64.deb (make deb-deps first)
+#   make check-fresh  README's fresh-machine commands in a fresh Debian 12 root (root)
+#   make check-deb  build/xo_*.deb installed with apt in a fresh Debian 12 root, used (root)
 
 PREFIX     ?= /usr/local
 BINDIR     ?= $(PREFIX)/bin
@@ -21,6 +24,9 @@ BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR ?= $(PREFIX)/share/zsh/vendor-completions
 UDEVRULESDIR ?= $(PREFIX)/lib/udev/rules.d
 SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+
+# the version, in one place: 0.<number of commits> (the Debian package's too: debian/ is native)
+VERSION = 0.$(shell git rev-list --count HEAD 2>/dev/null || echo 0)
 
 CC      ?= cc
 CFLAGS  ?= -O2 -g
@@ -49,10 +55,13 @@ XEN_TESTS = $(XEN_TEST_SRC:tests/xen/%.c=$(B)/xen/%)
 
 all: $(PROGS) $(UNITS) $(BENCHES) $(XEN_TESTS)
 
+# only what make install installs (the Debian package builds this)
+programs: $(PROGS)
+
 # objects depend on the headers they include, as the compiler found them (-MMD; -MP keeps
 # a removed header from breaking the next build)
 $(B)/%.o: %.c | $(B)/lib $(B)/lib/sim $(B)/cmd
-	@echo "  CC      $@"; $(CC) $(XO_CFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+	@echo "  CC      $@"; $(CC) $(XO_CFLAGS) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 # Xen's public headers (xenctrl.h, xenguest.h) need GNU C: anonymous unions, __align8__
 $(B)/lib/hv-xen.o $(B)/lib/hv-xen-dm.o $(B)/lib/hv-xen-pci.o: XO_CFLAGS += -std=gnu11
@@ -61,7 +70,7 @@ $(B)/lib/hv-xen.o $(B)/lib/hv-xen-dm.o $(B)/lib/hv-xen-pci.o: XO_CFLAGS += -std=
 $(B)/registry.c: cmd/commands.txt lib/registry-gen.awk | $(B)/lib
 	awk -f lib/registry-gen.awk cmd/commands.txt > $@.tmp && mv $@.tmp $@
 $(B)/registry.o: $(B)/registry.c lib/registry.h
-	@echo "  CC      $@"; $(CC) $(XO_CFLAGS) $(CFLAGS) -c -o $@ $<
+	@echo "  CC      $@"; $(CC) $(XO_CFLAGS) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 # the paths baked into the programs (where the hotplug scripts and hooks are): a new PREFIX,
 # LIBEXECDIR or SYSCONFDIR rebuilds what uses them, so "make install PREFIX=/usr" installs
@@ -167,20 +176,68 @@ lint:
 	tests/lint
 
 # ---------------------------------------------------------------------------------------------
-DEB_PACKAGES = build-essential pkg-config libjson-c-dev libxen-dev xenstore-utils xen-utils-common \
-	bats bats-assert bats-support iproute2 util-linux mandoc groff-base cppcheck zsh strace python3
+# Everything the build, the programs and the tests use beyond Debian's essential packages
+# (tests/fresh/check-fresh proves the list on a minimal Debian 12 root):
+#   build        build-essential pkg-config libjson-c-dev libxen-dev
+#   programs     xenstore-utils (hotplug scripts), iproute2 (ip, bridge), mount (losetup),
+#                nftables (nft: VIF locking)
+#   tests        bats bats-assert bats-support, python3 (JSON checks), procps (pgrep),
+#                xen-utils-common (Debian's hotplug scripts), strace (make bench)
+#   docs, lint   mandoc groff-base man-db (man -l), manpages manpages-dev (the pages .Xr
+#                names: flock(2), inotify(7)...), cppcheck shellcheck zsh
+DEB_PACKAGES = build-essential pkg-config libjson-c-dev libxen-dev \
+	xenstore-utils iproute2 mount nftables \
+	bats bats-assert bats-support python3 procps xen-utils-common strace \
+	mandoc groff-base man-db manpages manpages-dev cppcheck shellcheck zsh
+# what make deb needs besides DEB_PACKAGES (make deb-deps)
+DEB_BUILD_PACKAGES = debhelper dpkg-dev lintian git
 
-deps:
-	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+# install_packages LIST: install the missing ones (root) or print the apt-get line
+define install_packages
+	@missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 		grep -q 'ok installed' || echo $$p; done); missing=$$(echo $$missing); \
 	if [ -z "$$missing" ]; then echo "xo: all Debian packages present"; exit 0; fi; \
 	if [ "$$(id -u)" != 0 ]; then \
 		echo "xo: missing packages; run as root:"; \
 		echo "  apt-get install -y $$missing"; exit 1; fi; \
 	apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing
+endef
+
+deps:
+	$(call install_packages,$(DEB_PACKAGES))
 
 deps-if-missing:
 	@$(MAKE) -s deps
+
+deb-deps:
+	$(call install_packages,$(DEB_PACKAGES) $(DEB_BUILD_PACKAGES))
+
+# ---------------------------------------------------------------------------------------------
+# The Debian package: debian/rules runs make install with PREFIX=/usr. It is built in a copy of
+# the tree (the last commit plus uncommitted changes of tracked files) under build/deb/, with a
+# changelog entry for $(VERSION) written there, and lands in build/. No network needed.
+DEB = $(B)/xo_$(VERSION)_amd64.deb
+
+deb:
+	@command -v dpkg-buildpackage >/dev/null && command -v dh >/dev/null || \
+		{ echo "xo: make deb needs debhelper and dpkg-dev: run make deb-deps (as root)" >&2; exit 1; }
+	rm -rf $(B)/deb $(B)/xo_*.deb && mkdir -p $(B)/deb/xo-$(VERSION)
+	@tree=$$(git stash create) || exit 1; \
+	git archive --format=tar $${tree:-HEAD} | tar -x -C $(B)/deb/xo-$(VERSION) && \
+	{ echo "xo ($(VERSION)) unstable; urgency=medium"; echo; \
+	  echo "  * Built from commit $$(git rev-parse --short HEAD)$${tree:+ with uncommitted changes}."; \
+	  echo; echo " -- $$(sed -n 's/^Maintainer: //p' debian/control)  $$(git log -1 --format=%aD)"; \
+	} > $(B)/deb/xo-$(VERSION)/debian/changelog
+	cd $(B)/deb/xo-$(VERSION) && dpkg-buildpackage -b --no-sign
+	mv $(B)/deb/xo_$(VERSION)_amd64.deb $(DEB)
+	@if command -v lintian >/dev/null; then lintian --fail-on error $(DEB) && echo "lintian: no errors"; fi
+	@echo "xo: $(DEB)"
+
+check-fresh:
+	@tests/fresh/check-fresh
+
+check-deb: deb
+	@tests/fresh/check-deb $(DEB)
 
 # udev rules go to $(PREFIX)/lib/udev/rules.d: where udev reads them for PREFIX=/usr (a package);
 # with PREFIX=/usr/local pass UDEVRULESDIR=/etc/udev/rules.d to use them (only needed with
@@ -220,6 +277,6 @@ clean:
 
 FORCE:
 
-.PHONY: FORCE all check check-xen bench bench-xen demo lint deps deps-if-missing install uninstall clean \
-	stress fuzz fuzz-build fuzz-deps
+.PHONY: FORCE all programs check check-xen check-fresh check-deb bench bench-xen demo lint deps \
+	deps-if-missing deb-deps deb install uninstall clean stress fuzz fuzz-build fuzz-deps
 .SECONDARY:
