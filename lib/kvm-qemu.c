@@ -447,7 +447,7 @@ static int ovmf_vars(const struct xo_vm *vm, const char *code, char *out, size_t
 
 static int build_argv(const struct xo_vm *vm, const char *accel, struct argv *a, xo_err *e)
 {
-	char qmp[PATH_MAX], ev[PATH_MAX], con[PATH_MAX];
+	char qmp[PATH_MAX], ev[PATH_MAX], con[PATH_MAX], con_sock[PATH_MAX];
 	const char *user = getenv("XO_KVM_USER");
 	const char *fw = xo_kvs_get(&vm->platform, "firmware");
 	char *name = opt_escape(vm->name), *conlog;
@@ -455,6 +455,7 @@ static int build_argv(const struct xo_vm *vm, const char *accel, struct argv *a,
 	kvm_path(vm->uuid, ".qmp", qmp, sizeof(qmp));
 	kvm_path(vm->uuid, ".ev", ev, sizeof(ev));
 	kvm_vm_path(vm->uuid, "console.log", con, sizeof(con));
+	kvm_path(vm->uuid, ".con", con_sock, sizeof(con_sock));
 	conlog = opt_escape(con);
 	arg(a, "%s", kvm_qemu_binary());
 	arg(a, "-name");
@@ -487,7 +488,9 @@ static int build_argv(const struct xo_vm *vm, const char *accel, struct argv *a,
 	arg(a, "-mon");
 	arg(a, "chardev=ev,mode=control");
 	arg(a, "-chardev");
-	arg(a, "pty,id=con,logfile=%s,logappend=on", conlog);
+	/* a socket, not a pty: with nobody attached, qemu drops (and logs) what the guest
+	 * writes, where a pty nobody reads can hold the guest's serial line up */
+	arg(a, "socket,id=con,path=%s,server=on,wait=off,logfile=%s,logappend=on", con_sock, conlog);
 	arg(a, "-serial");
 	arg(a, "chardev:con");
 	/* the toolstack decides what a guest's poweroff, reboot or panic becomes */
@@ -636,28 +639,9 @@ static int events_start(const char *uuid, xo_err *e)
 	return r;
 }
 
-/* the pty qemu gave the serial console */
-static int console_pty(struct xo_qmp *q, char *buf, size_t size, xo_err *e)
-{
-	struct json_object *ret = NULL;
-
-	buf[0] = '\0';
-	if (xo_qmp_execute(q, "query-chardev", NULL, &ret, KVM_QMP_TIMEOUT_MS, e) < 0)
-		return -1;
-	for (size_t i = 0; ret && i < json_object_array_length(ret); i++) {
-		struct json_object *o = json_object_array_get_idx(ret, i), *l, *f;
-		if (json_object_object_get_ex(o, "label", &l) && strcmp(json_object_get_string(l), "con") == 0 &&
-		    json_object_object_get_ex(o, "filename", &f) &&
-		    strncmp(json_object_get_string(f), "pty:", 4) == 0)
-			xo_strlcpy(buf, json_object_get_string(f) + 4, size);
-	}
-	json_object_put(ret);
-	return 0;
-}
-
 static void remove_files(const char *uuid)
 {
-	static const char *const sfx[] = { ".qmp", ".ev.in", ".ev.out", NULL };
+	static const char *const sfx[] = { ".qmp", ".con", ".ev.in", ".ev.out", NULL };
 	char p[PATH_MAX];
 
 	for (const char *const *s = sfx; *s; s++) {
@@ -672,7 +656,7 @@ int kvm_vm_create(struct xo_ctx *c, xo_err *e)
 	struct xo_extra ex;
 	struct argv a = { 0 };
 	struct xo_child child;
-	char accel[8], path[PATH_MAX], qmp[PATH_MAX], pty[128];
+	char accel[8], path[PATH_MAX], qmp[PATH_MAX], pty[PATH_MAX];
 	int logfd = -1, ino = -1, pid;
 	xo_err ignore;
 
@@ -749,12 +733,13 @@ int kvm_vm_create(struct xo_ctx *c, xo_err *e)
 	xo_child_close(&child);
 	if (r < 0)
 		goto fail_started;
-	if (events_start(vm->uuid, e) < 0 || console_pty(sw.q, pty, sizeof(pty), e) < 0) {
+	if (events_start(vm->uuid, e) < 0) {
 		xo_qmp_close(sw.q);
 		goto fail_started;
 	}
 	xo_qmp_close(sw.q);
 	ex.domid = child.pid;
+	kvm_path(vm->uuid, ".con", pty, sizeof(pty));
 	xo_json_add_str(xo_extra_backend(&ex), "console", pty);
 	if (xo_extra_save(vm->uuid, &ex, e) < 0)
 		goto fail_started;

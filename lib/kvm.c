@@ -294,10 +294,10 @@ static int kvm_pci_live(struct xo_backend *b, const struct xo_vm *vm, const stru
 static int kvm_console_tty(struct xo_backend *b, const struct xo_vm *vm, int timeout_ms, char **tty,
 			   xo_err *e)
 {
-	char pty[128];
+	char pty[PATH_MAX];
 
 	(void)b;
-	(void)timeout_ms;   /* the pty is known once VM_create returns */
+	(void)timeout_ms;   /* the socket is known once VM_create returns */
 	if (!kvm_qemu_pid(vm->uuid))
 		return xo_errf(e, XO_E_POWER_STATE, "vm %s is halted (it has no console)", vm->name);
 	if (kvm_extra_get(vm->uuid, "console", pty, sizeof(pty)) < 0 || !pty[0])
