@@ -4,6 +4,8 @@
 #   make check      run the test suite (ends with "N passed, N failed")
 #   make demo       a scripted session on the simulator in a temporary state directory
 #   make bench      benchmarks on the simulator
+#   make check-kvm  the conformance suite and tests/kvm on the kvm backend, real guests
+#   make bench-kvm  xo against libvirt on the same kvm guest
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make deps       install the Debian packages xo needs (root), or print the apt-get line
 
@@ -103,6 +105,12 @@ check: all
 check-xen: all
 	@tests/lab/check-xen
 
+check-kvm: all
+	@tests/kvm/check-kvm
+
+bench-kvm: all
+	@tests/kvm/bench-kvm
+
 bench: all
 	@tests/bench/run
 
@@ -117,7 +125,9 @@ lint:
 
 # ---------------------------------------------------------------------------------------------
 DEB_PACKAGES = build-essential pkg-config libjson-c-dev libxen-dev xenstore-utils xen-utils-common \
-	bats bats-assert bats-support iproute2 util-linux mandoc groff-base cppcheck zsh strace python3
+	bats bats-assert bats-support iproute2 util-linux mandoc groff-base cppcheck zsh strace python3 \
+	qemu-system-x86 qemu-utils seabios ovmf nftables busybox-static cpio binutils syslinux mtools \
+	dosfstools
 
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
@@ -169,5 +179,5 @@ clean:
 
 FORCE:
 
-.PHONY: FORCE all check check-xen bench bench-xen demo lint deps deps-if-missing install uninstall clean
+.PHONY: FORCE all check check-xen check-kvm bench bench-xen bench-kvm demo lint deps deps-if-missing install uninstall clean
 .SECONDARY:
