@@ -556,7 +556,7 @@ int kvm_vif_apply(struct xo_ctx *c, const struct xo_vif *v, unsigned what, xo_er
 {
 	struct xo_qmp *q;
 	struct json_object *names;
-	char id[32], tap[IFNAMSIZ + 8], p[16];
+	char id[32];
 	int r = 0;
 
 	if (!kvm_qemu_pid(c->vm.uuid))
@@ -565,6 +565,7 @@ int kvm_vif_apply(struct xo_ctx *c, const struct xo_vif *v, unsigned what, xo_er
 		return -1;
 	snprintf(id, sizeof(id), "vif-%d", v->position);
 	if (kvm_has_peripheral(names, id)) {
+		char tap[IFNAMSIZ + 8], p[16];
 		if (what & XO_VIF_APPLY_CARRIER)
 			r = set_link(q, v->position, v->carrier, e);
 		kvm_tap_name(kvm_qemu_pid(c->vm.uuid), v->position, tap, sizeof(tap));
