@@ -5,6 +5,8 @@
 #   make demo       a scripted session on the simulator in a temporary state directory
 #   make bench      benchmarks on the simulator
 #   make stress     the kill -9 loops at full size (about an hour)
+#   make check-kvm  the conformance suite and tests/kvm on the kvm backend, real guests
+#   make bench-kvm  xo against libvirt on the same kvm guest
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make deps       install the Debian packages xo needs (root), or print the apt-get line
 #   make fuzz       libFuzzer harnesses (clang) under build/fuzz/, each run FUZZ_SECONDS
@@ -156,6 +158,12 @@ check: all
 check-xen: all
 	@tests/lab/check-xen
 
+check-kvm: all
+	@tests/kvm/check-kvm
+
+bench-kvm: all
+	@tests/kvm/bench-kvm
+
 bench: all
 	@tests/bench/run
 
@@ -180,14 +188,18 @@ lint:
 # (tests/fresh/check-fresh proves the list on a minimal Debian 12 root):
 #   build        build-essential pkg-config libjson-c-dev libxen-dev
 #   programs     xenstore-utils (hotplug scripts), iproute2 (ip, bridge), mount (losetup),
-#                nftables (nft: VIF locking)
+#                nftables (nft: VIF locking), qemu-system-x86 qemu-utils seabios ovmf (the
+#                kvm backend)
 #   tests        bats bats-assert bats-support, python3 (JSON checks), procps (pgrep),
-#                xen-utils-common (Debian's hotplug scripts), strace (make bench)
+#                xen-utils-common (Debian's hotplug scripts), strace (make bench),
+#                busybox-static cpio binutils syslinux mtools dosfstools (the kvm test guest
+#                and its bootable disk)
 #   docs, lint   mandoc groff-base man-db (man -l), manpages manpages-dev (the pages .Xr
 #                names: flock(2), inotify(7)...), cppcheck shellcheck zsh
 DEB_PACKAGES = build-essential pkg-config libjson-c-dev libxen-dev \
-	xenstore-utils iproute2 mount nftables \
+	xenstore-utils iproute2 mount nftables qemu-system-x86 qemu-utils seabios ovmf \
 	bats bats-assert bats-support python3 procps xen-utils-common strace \
+	busybox-static cpio binutils syslinux mtools dosfstools \
 	mandoc groff-base man-db manpages manpages-dev cppcheck shellcheck zsh
 # what make deb needs besides DEB_PACKAGES (make deb-deps)
 DEB_BUILD_PACKAGES = debhelper dpkg-dev lintian git
@@ -277,6 +289,7 @@ clean:
 
 FORCE:
 
-.PHONY: FORCE all programs check check-xen check-fresh check-deb bench bench-xen demo lint deps \
-	deps-if-missing deb-deps deb install uninstall clean stress fuzz fuzz-build fuzz-deps
+.PHONY: FORCE all programs check check-xen check-fresh check-deb check-kvm bench bench-xen \
+	bench-kvm demo lint deps deps-if-missing deb-deps deb install uninstall clean stress fuzz \
+	fuzz-build fuzz-deps
 .SECONDARY:
