@@ -12,12 +12,15 @@
 
 #include "devstate.h"
 #include "extra.h"
+#include "hotplug.h"
 #include "state.h"
 #include "updates.h"
 #include "xf.h"
 
 static int xf_open(struct xo_backend *b, const struct xf_hv_ops *hv, xo_err *e)
 {
+	if (xo_hotplug_check(e) < 0)
+		return -1;
 	struct xf *x = xcalloc(1, sizeof(*x));
 
 	x->hv = hv;
