@@ -174,11 +174,12 @@ bench: all
 	@tests/bench/run
 
 # kill -9 at full size (not in CI: about an hour): 200 random kills of each of start,
-# shutdown, reboot and hot plug/unplug in both hotplug modes, 20 of xo-simd mid-start,
-# then every stress script under tests/stress/
+# shutdown, reboot and hot plug/unplug in both hotplug modes, 20 of xo-simd mid-start;
+# then 300 of xo-vm-add and of xo-vm-remove, 100 of the device programs (config-kill)
 stress: all
 	@XO_STRESS_N=$${XO_STRESS_N:-200} XO_STRESS_SIMD_N=$${XO_STRESS_SIMD_N:-20} \
 		tests/run-tests tests/resources.bats
+	@tests/stress/config-kill
 
 bench-xen: all
 	@tests/lab/bench-xen
