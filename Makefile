@@ -4,6 +4,9 @@
 #   make check      run the test suite (ends with "N passed, N failed")
 #   make demo       a scripted session on the simulator in a temporary state directory
 #   make bench      benchmarks on the simulator
+#   make soak-xen   (not in CI) in one boot of the real-Xen lab, the test guests (PVH and PV)
+#                   started SOAK_STARTS times (20) each by xo and by xl create, each to its
+#                   ready marker: how often each ends in a triple fault (tests/lab/soak-xen)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make deps       install the Debian packages xo needs (root), or print the apt-get line
 
@@ -104,6 +107,10 @@ bench: all
 bench-xen: all
 	@tests/lab/bench-xen
 
+SOAK_STARTS ?= 20
+soak-xen: all
+	@tests/lab/soak-xen $(SOAK_STARTS)
+
 demo: deps-if-missing all
 	@tests/demo
 
@@ -164,5 +171,5 @@ clean:
 
 FORCE:
 
-.PHONY: FORCE all check check-xen bench bench-xen demo lint deps deps-if-missing install uninstall clean
+.PHONY: FORCE all check check-xen bench bench-xen soak-xen demo lint deps deps-if-missing install uninstall clean
 .SECONDARY:

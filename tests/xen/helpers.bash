@@ -15,6 +15,8 @@ export PATH="$XO_SRC/build/bin:$XO_SRC/build/xen:$PATH"
 GUEST_KERNEL=${XO_LAB_GUEST_KERNEL:-/xo-lab/vmlinux}
 GUEST_INITRD=${XO_LAB_GUEST_INITRD:-/xo-lab/guest-initrd.gz}
 CONSOLE_DIR=/var/log/xen/console
+# the test guest's kernel command line: tests/xen/guest-cmdline without its comments
+GUEST_CMDLINE=$(awk '!/^#/ && NF { printf "%s%s", s, $0; s = " " }' "$XO_SRC/tests/xen/guest-cmdline")
 
 xen_setup() {
 	[ -e /dev/xen/privcmd ] ||
@@ -89,7 +91,7 @@ start_guest() {
 	local name=$1 type=$2
 	shift 2
 	xen-backend start --name "$name" --type "$type" --kernel "$GUEST_KERNEL" \
-		--ramdisk "$GUEST_INITRD" --cmdline "console=hvc0 loglevel=4" "$@"
+		--ramdisk "$GUEST_INITRD" --cmdline "$GUEST_CMDLINE" "$@"
 }
 
 console_log() {
