@@ -52,6 +52,7 @@ $(B)/%.o: %.c $(wildcard lib/*.h lib/sim/*.h) | $(B)/lib $(B)/lib/sim $(B)/cmd
 
 # Xen's public headers (xenctrl.h, xenguest.h) need GNU C: anonymous unions, __align8__
 $(B)/lib/backend-xen.o: XO_CFLAGS += -std=gnu11
+$(B)/xen/xen-backend: XO_CFLAGS += -std=gnu11
 
 # the command registry: cmd/commands.txt -> a C table (help, completion and man checks read it)
 $(B)/registry.c: cmd/commands.txt lib/registry-gen.awk | $(B)/lib
