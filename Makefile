@@ -7,6 +7,9 @@
 #   make stress     the kill -9 loops at full size (about an hour)
 #   make check-kvm  the conformance suite and tests/kvm on the kvm backend, real guests
 #   make bench-kvm  xo against libvirt on the same kvm guest
+#   make soak-xen   (not in CI) in one boot of the real-Xen lab, the test guests (PVH and PV)
+#                   started SOAK_STARTS times (20) each by xo and by xl create, each to its
+#                   ready marker: how often each ends in a triple fault (tests/lab/soak-xen)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make deps       install the Debian packages xo needs (root), or print the apt-get line
 #   make fuzz       libFuzzer harnesses (clang) under build/fuzz/, each run FUZZ_SECONDS
@@ -74,6 +77,7 @@ $(B)/%.o: %.c | $(B)/lib $(B)/lib/sim $(B)/cmd
 
 # Xen's public headers (xenctrl.h, xenguest.h) need GNU C: anonymous unions, __align8__
 $(B)/lib/hv-xen.o $(B)/lib/hv-xen-dm.o $(B)/lib/hv-xen-pci.o: XO_CFLAGS += -std=gnu11
+$(B)/xen/xen-backend: XO_CFLAGS += -std=gnu11
 
 # the command registry: cmd/commands.txt -> a C table (help, completion and man checks read it)
 $(B)/registry.c: cmd/commands.txt lib/registry-gen.awk | $(B)/lib
@@ -183,6 +187,10 @@ stress: all
 
 bench-xen: all
 	@tests/lab/bench-xen
+
+SOAK_STARTS ?= 20
+soak-xen: all
+	@tests/lab/soak-xen $(SOAK_STARTS)
 
 demo: deps-if-missing all
 	@tests/demo
@@ -297,6 +305,6 @@ clean:
 FORCE:
 
 .PHONY: FORCE all programs check check-xen check-fresh check-deb check-kvm bench bench-xen \
-	bench-kvm demo lint deps deps-if-missing deb-deps deb install uninstall clean stress fuzz \
+	bench-kvm demo lint deps deps-if-missing deb-deps deb install uninstall clean stress soak-xen fuzz \
 	fuzz-build fuzz-deps
 .SECONDARY:

@@ -29,13 +29,16 @@ teardown() { xen_teardown; }
 # guest_lifecycle TYPE VCPUS: start, console, clean poweroff, destroy
 guest_lifecycle() {
 	local type=$1 vcpus=$2 name="$GUEST-$1" d uuid
-	d=$(start_guest "$name" "$type" --vcpus "$vcpus")
+	# (boot_guest's START and STOP, with this function's locals)
+	lifecycle_start() { DOMID=$(start_guest "$name" "$type" --vcpus "$vcpus"); }
+	lifecycle_stop() { xen-backend destroy "$DOMID"; }
+	boot_guest "$name" "$type" lifecycle_start lifecycle_stop
+	d=$DOMID
 	uuid=$(dom_field "$d" uuid)
 	run xl list "$name"
 	assert_success
 	assert_line --regexp "^$name +$d +128 "
-	wait_console "$name" XO-GUEST-READY
-	run console_text "$name"
+	run console_text "$name" "$CONSOLE_FROM"
 	assert_line --partial XO-GUEST-UP
 	assert_line XO-GUEST-XVDA-NONE
 	assert_line XO-GUEST-ETH0-NONE
@@ -48,7 +51,7 @@ guest_lifecycle() {
 	run xen-backend request "$d" poweroff --timeout 120
 	assert_success
 	assert_output poweroff
-	run console_text "$name"
+	run console_text "$name" "$CONSOLE_FROM"
 	assert_line XO-GUEST-POWEROFF
 	assert_equal "$(dom_field "$d" shutdown)" 1
 	assert_equal "$(dom_field "$d" reason)" 0
@@ -75,7 +78,7 @@ guest_lifecycle() {
 	run xen-backend unpause "$d"
 	assert_success
 	assert_equal "$(dom_field "$d" paused)" 0
-	wait_console "$name" XO-GUEST-READY
+	wait_console "$name" XO-GUEST-READY 120 0 "$d"
 	run xen-backend pause "$d"
 	assert_success
 	assert_equal "$(dom_field "$d" paused)" 1

@@ -15,6 +15,9 @@
  *   xen-backend dm-start DOMID --type hvm|pv --name N --memory MiB [--vcpus N]
  *   xen-backend dm-stop DOMID
  *   xen-backend pci-assign|pci-deassign DOMID BDF
+ *   xen-backend double-fault DOMID         inject #DF into vcpu 0 of a PVH or HVM domain:
+ *                                           one that has not run yet (started --paused)
+ *                                           has no IDT, so it triple-faults at once
  *
  * `start` does what the start pipeline will do for a guest without devices:
  * create, build, the xenstore layout of a domain as libxl writes it (the
@@ -30,6 +33,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <xenstore.h>
+/* xc_hvm_inject_trap: libxenctrl's wrapper of the XEN_DMOP_inject_event device-model op */
+#define XC_WANT_COMPAT_DEVICEMODEL_API
+#include <xenctrl.h>
+#include <xen/hvm/dm_op.h>
 
 #include "xf.h"
 #include "cli.h"
@@ -191,6 +198,30 @@ static int write_layout(uint32_t domid, const char *name, const char *uuid, enum
 		if (errno != EAGAIN)
 			return xo_err_sys(&err, errno, "committing the xenstore layout of domain %u", domid);
 	}
+}
+
+/*
+ * A guest that dies the way the lab's emulated machine sometimes kills one (see boot_guest in
+ * tests/xen/helpers.bash), on purpose: a double fault queued for vcpu 0. A domain that has not
+ * run yet has an empty IDT (limit 0): delivering the #DF raises #GP, which cannot be delivered
+ * either, and Xen logs "d<N>v0 Triple fault".
+ */
+static int cmd_double_fault(uint32_t domid)
+{
+	xc_interface *xch = xc_interface_open(NULL, NULL, 0);
+	if (!xch) {
+		fprintf(stderr, "%s: fatal: unable to open libxenctrl: %s\n", xo_prog, strerror(errno));
+		return XO_EXIT_SYSTEM;
+	}
+	int r = xc_hvm_inject_trap(xch, domid, 0, 8 /* #DF */, XEN_DMOP_EVENT_hw_exc, 0, 0, 0);
+	int e = errno;
+	xc_interface_close(xch);
+	if (r < 0) {
+		fprintf(stderr, "%s: fatal: unable to inject a double fault into domain %u: %s\n", xo_prog,
+			domid, strerror(e));
+		return e == ESRCH || e == EINVAL ? XO_EXIT_FAIL : XO_EXIT_SYSTEM;
+	}
+	return 0;
 }
 
 static double ms_since(uint64_t t0)
@@ -484,6 +515,8 @@ int main(int argc, char **argv)
 		die_on(be->hv->pci_assign(be, owner(), domid, cli.argv[2], &err));
 	} else if (strcmp(cmd, "pci-deassign") == 0 && cli.argc == 3) {
 		die_on(be->hv->pci_deassign(be, owner(), domid, cli.argv[2], &err));
+	} else if (strcmp(cmd, "double-fault") == 0 && cli.argc == 2) {
+		return cmd_double_fault(domid);
 	} else {
 		xo_cli_usage_error(&cli, "unknown command '%s' or wrong operands", cmd);
 	}
