@@ -41,7 +41,7 @@ static bool id_ok(const char *id, xo_err *e)
 
 	for (const char *p = id; ok && *p; p++)
 		ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-		     strchr("._-", *p);
+		     strchr("._-:", *p);     /* (a colon: pci.0000:03:00.0) */
 	if (!ok)
 		xo_errf(e, XO_E_INTERNAL, "invalid resource id '%s'", id);
 	return ok;

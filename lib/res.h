@@ -4,7 +4,8 @@
  *
  * VM/<uuid>/res/<id> is one record per resource, written before the side
  * effect that may create it and removed once the resource is released.
- * <id> is "<kind>.<name>" (loop.vbd.xvda, netdev.vif.0, proc.dm): the
+ * <id> is "<kind>.<name>" (loop.vbd.xvda, netdev.vif.0, proc.dm, pci.0000:03:00.0;
+ * letters, digits and . _ - :): the
  * caller names it, the ledger keeps one record per id. Records are not
  * fsynced: what they describe ends with the host anyway. Kinds:
  *
