@@ -403,8 +403,22 @@ void xf_device_release_all(struct xf *x, const char *uuid, uint32_t d)
 	}
 }
 
-/* the clean half: ask the frontend to close and wait; the guest may refuse */
+/* a frontend that can no longer answer: its domain has shut down, is dying or is gone */
+static bool frontend_dead(struct xf *x, uint32_t domid)
+{
+	struct xf_dominfo di;
+	xo_err ignore;
+
+	if (xf_dom_info(x, domid, &di, &ignore) < 0)
+		return ignore.cls == XO_E_NOT_FOUND;
+	return di.shutdown || di.dying;
+}
+
+/* the clean half: ask the frontend to close and wait; the guest may refuse. A domain that
+ * shuts down meanwhile ends the wait: its frontend will never answer */
 struct close_wait {
+	struct xf *x;
+	uint32_t domid;
 	const struct xf_devpaths *p;
 };
 
@@ -413,6 +427,8 @@ static int close_cond(struct xs_handle *xs, void *arg, xo_err *e)
 	struct close_wait *w = arg;
 	char k[256], v[1024];
 
+	if (frontend_dead(w->x, w->domid))
+		return 1;
 	if (xo_xs_read_buf(xs, XBT_NULL, w->p->fe_err, v, sizeof(v)))
 		return xo_errf(e, XO_E_DETACH_REJECTED, "the guest refused: %s", v);
 	snprintf(k, sizeof(k), "%s/state", w->p->fe);
@@ -436,10 +452,10 @@ static int begin_close(struct xs_handle *xs, xs_transaction_t t, void *arg, xo_e
 	return 0;
 }
 
-static int clean_close(struct xf *x, const struct xf_devpaths *p, const char *what,
-		       const struct xo_cancel *c, xo_err *e)
+static int clean_close(struct xf *x, uint32_t domid, const struct xf_devpaths *p,
+		       const char *what, const struct xo_cancel *c, xo_err *e)
 {
-	struct close_wait w = { p };
+	struct close_wait w = { x, domid, p };
 	char festate[160], state_before[16] = "";
 	char k[256];
 	struct xo_xs_wait xw = { .cond = close_cond, .arg = &w, .timeout_ms = xo_hotplug_timeout_ms(),
@@ -453,6 +469,7 @@ static int clean_close(struct xf *x, const struct xf_devpaths *p, const char *wh
 	snprintf(festate, sizeof(festate), "%s/state", p->fe);
 	xw.paths[0] = festate;
 	xw.paths[1] = p->fe_err;
+	xw.paths[2] = "@releaseDomain";
 	if (xo_xs_wait(x->xs, &xw, e) == 0)
 		return 0;
 	if (e->cls == XO_E_DETACH_REJECTED) {
@@ -561,19 +578,31 @@ static int unplug(struct xf *x, const struct xo_vm *vm, const char *kind, long d
 		  xo_err *e)
 {
 	struct xf_devpaths p = { 0 };
+	struct xf_dominfo di;
 	uint32_t d;
 	char what[96];
-	int r = xf_find_domain(x, vm->uuid, &d, NULL, e);
+	bool dead;
+	int r = xf_find_domain(x, vm->uuid, &d, &di, e);
 
-	if (r <= 0)
-		return r;    /* no domain: its destruction took the devices with it */
+	if (r < 0)
+		return -1;
+	if (r == 0) {
+		/* no domain: its destruction took the devices with it, unless it went without
+		 * one (then what it left of this device is released here) */
+		if ((r = xf_destroy_target(x, vm->uuid, &d, e)) <= 0)
+			return r;
+		dead = true;
+	} else {
+		dead = di.shutdown || di.dying;
+	}
 	xf_devpaths(&p, vm->uuid, d, kind, devid);
 	if (!xo_xs_exists(x->xs, XBT_NULL, p.fe_copy) && !xo_xs_exists(x->xs, XBT_NULL, p.be))
 		return 0;
 	bool ran = hotplug_ran(x, &p);
-	if (!force) {
+	/* a dead frontend never closes: the forced path at once, not the hotplug timeout */
+	if (!force && !dead) {
 		snprintf(what, sizeof(what), "the guest to release %s %s", kind, name);
-		if (clean_close(x, &p, what, c, e) < 0)
+		if (clean_close(x, d, &p, what, c, e) < 0)
 			return -1;
 	}
 	snprintf(what, sizeof(what), "%s/script", p.be);
