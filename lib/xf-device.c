@@ -541,6 +541,10 @@ int xf_vbd_plug(struct xo_ctx *ctx, const struct xo_vbd *v, xo_err *e)
 	kv_set(a.be, &a.nbe, "params", "%s", params);
 	kv_set(a.be, &a.nbe, "device-type", "%s", dtype);
 	kv_set(a.be, &a.nbe, "script", "%s", script);
+	/* as libxl: no discard on a read-only disk (blkback offers it unless told); a backend
+	 * key of the VBD's own (written after) still decides */
+	kv_set(a.be, &a.nbe, "discard-enable", "%d", v->mode == XO_VBD_RW ? 1 : 0);
+	kv_set(a.be, &a.nbe, "specification", "xen");
 	kv_set(a.priv, &a.npriv, "name", "%s", v->name);
 	kv_set(a.priv, &a.npriv, "backend-kind", "vbd");
 	kv_set(a.priv, &a.npriv, "backend-id", "0");

@@ -219,3 +219,17 @@ tree() {
 	assert_failure 100
 	[ "$(vm_field web1 power_state)" = Halted ]
 }
+
+@test "a read-only disk gets discard-enable=0 and no discard; both carry specification=xen" {
+	ref_vm web1
+	xo-vm-start web1
+	xo-vm-unpause web1
+	d=$(domid_of web1)
+	be=/local/domain/0/backend/vbd/$d
+	[ "$(xs read $be/51728/discard-enable)" = 0 ]
+	[ "$(xs read $be/51728/feature-discard)" = 0 ]
+	[ "$(xs read $be/51712/discard-enable)" = 1 ]
+	[ "$(xs read $be/51712/feature-discard)" = 1 ]
+	[ "$(xs read $be/51712/specification)" = xen ]
+	[ "$(xs read $be/51728/specification)" = xen ]
+}
