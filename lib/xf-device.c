@@ -8,6 +8,9 @@
  *   /xo/domain/D/device/K/N                dom0-only copy: "xo plugged this"
  *   /xo/vm/<uuid>/private/K/N              dom0-only private keys (vif locking rules)
  *
+ * The frontend directory is the guest's, as libxl__device_generic_add makes it, but for
+ * the keys libxl writes read-only (a vif's mtu).
+ *
  * A plug writes all of them in one transaction, then (XO_HOTPLUG=xo) runs
  * the hotplug script and waits for hotplug-status or an error: backend
  * hotplug-error, the backend's xenbus error node, the script failing, the
@@ -15,7 +18,8 @@
  * is the classic protocol: clean = online=0, state Closing, wait for the
  * frontend to close (or for the guest's error node: it refused), then
  * remove; force = online=0, remove the frontend, run the remove script,
- * remove the rest. VBD numbers are Linux device numbers (xvda = 51712),
+ * remove the rest. A frontend whose domain has shut down or is gone cannot
+ * answer: its clean unplug is a forced one. VBD numbers are Linux device numbers (xvda = 51712),
  * VIF numbers their positions; PCI devices share one bus device 0.
  */
 #include <errno.h>
@@ -154,9 +158,10 @@ static int write_kvs(struct xs_handle *xs, xs_transaction_t t, const char *dir,
 struct add {
 	uint32_t domid;
 	const struct xf_devpaths *p;
-	struct kv fe[8], be[20], priv[12];
+	struct kv fe[10], be[20], priv[12];
 	int nfe, nbe, npriv;
 	const struct xo_kvs *extra_be, *extra_priv;
+	const char *fe_ro;           /* a frontend key the guest may only read, or NULL */
 };
 
 static void kv_set(struct kv *kvs, int *n, const char *k, const char *fmt, ...)
@@ -187,6 +192,12 @@ static int add_device(struct xs_handle *xs, xs_transaction_t t, void *arg, xo_er
 		return -1;
 	if (write_dir(xs, t, p->fe, &fe, a->fe, a->nfe, e) < 0)
 		return -1;
+	if (a->fe_ro) {
+		char k[256];
+		snprintf(k, sizeof(k), "%s/%s", p->fe, a->fe_ro);
+		if (xo_xs_set_perms(xs, t, k, &be, e) < 0)
+			return -1;
+	}
 	kv_set(copy, &ncopy, "backend", "%s", p->be);
 	kv_set(copy, &ncopy, "frontend", "%s", p->fe);
 	if (write_dir(xs, t, p->fe_copy, &z, copy, ncopy, e) < 0)
@@ -529,6 +540,7 @@ int xf_vbd_plug(struct xo_ctx *ctx, const struct xo_vbd *v, xo_err *e)
 	kv_set(a.fe, &a.nfe, "state", "1");
 	kv_set(a.fe, &a.nfe, "virtual-device", "%ld", devid);
 	kv_set(a.fe, &a.nfe, "device-type", "%s", dtype);
+	kv_set(a.fe, &a.nfe, "trusted", "1");
 	kv_set(a.be, &a.nbe, "frontend", "%s", p.fe);
 	kv_set(a.be, &a.nbe, "frontend-id", "%u", d);
 	kv_set(a.be, &a.nbe, "online", "1");
@@ -706,6 +718,8 @@ int xf_vif_plug(struct xo_ctx *ctx, const struct xo_vif *v, xo_err *e)
 	kv_set(a.fe, &a.nfe, "mac", "%s", v->mac);
 	kv_set(a.fe, &a.nfe, "disconnect", "%d", vif_carrier(v) ? 0 : 1);
 	kv_set(a.fe, &a.nfe, "mtu", "%u", v->mtu);
+	kv_set(a.fe, &a.nfe, "trusted", "1");
+	a.fe_ro = "mtu";     /* libxl's ro_front: the guest reads its mtu, never sets it */
 	kv_set(a.be, &a.nbe, "frontend", "%s", p.fe);
 	kv_set(a.be, &a.nbe, "frontend-id", "%u", d);
 	kv_set(a.be, &a.nbe, "online", "1");

@@ -233,3 +233,62 @@ tree() {
 	[ "$(xs read $be/51712/specification)" = xen ]
 	[ "$(xs read $be/51728/specification)" = xen ]
 }
+
+@test "what the guest may write in xenstore is what xl lets it write" {
+	ref_vm web1
+	xo-vm-start web1
+	d=$(domid_of web1)
+	guest() { XENSTORED_PATH="$XO_STATE_DIR/sim/domain/$d.sock" "$XO_SRC/build/unit/sim-xs" "$@"; }
+	dom=/local/domain/$d
+	# control/ and device/ are dom0's, the guest reads them
+	for n in control device device/vbd device/vif; do
+		run guest getperms $dom/$n
+		assert_output "ok n0 r$d"
+	done
+	run guest write $dom/control/platform-feature-xs_reset_watches 0
+	assert_output "error EACCES"
+	[ "$(xs read $dom/control/platform-feature-xs_reset_watches)" = 1 ]
+	run guest write $dom/control/platform-feature-new 1
+	assert_output "error EACCES"
+	run guest write $dom/device/vbd/99/state 1
+	assert_output "error EACCES"
+	run guest write $dom/device/console/0/state 1
+	assert_output "error EACCES"
+	run guest rm $dom/device/vif
+	assert_output "error EACCES"
+	# the vif's mtu is read-only to it, the rest of its frontends its own
+	run guest write $dom/device/vif/0/mtu 9000
+	assert_output "error EACCES"
+	run guest read $dom/device/vif/0/mtu
+	assert_output "ok 1500"
+	run guest write $dom/device/vif/0/feature-sg 1
+	assert_output ok
+	run guest write $dom/device/vbd/51712/protocol x86_64-abi
+	assert_output ok
+	[ "$(xs read $dom/device/vbd/51712/trusted)" = 1 ]
+	# what its drivers answer in, as xl makes it (a pv guest: no feature-s3/-s4)
+	for n in control/shutdown control/sysrq control/feature-poweroff control/feature-reboot \
+		control/feature-suspend device/suspend/event-channel data/x; do
+		run guest write $dom/$n ""
+		assert_output ok
+	done
+	run guest write $dom/control/feature-s3 1
+	assert_output "error EACCES"
+	# the guest boots, answers and acknowledges a shutdown in those nodes
+	xo-vm-unpause web1
+	[ "$(xs read $dom/control/feature-poweroff)" = 1 ]
+	run xo-vm-shutdown web1
+	assert_success
+	[ "$(vm_field web1 power_state)" = Halted ]
+}
+
+@test "an hvm domain's guest may answer control/feature-s3 and -s4" {
+	xo-vm-add --name web1 --type hvm --memory 64M >/dev/null
+	xo-vm-start web1
+	d=$(domid_of web1)
+	for n in feature-s3 feature-s4; do
+		run env XENSTORED_PATH="$XO_STATE_DIR/sim/domain/$d.sock" "$XO_SRC/build/unit/sim-xs" \
+			write /local/domain/$d/control/$n 1
+		assert_output ok
+	done
+}
