@@ -7,6 +7,9 @@
  *   /local/domain/0/backend/K/D/N          backend: owned by dom0, D may read
  *   /xo/domain/D/device/K/N                dom0-only copy: "xo plugged this"
  *   /xo/vm/<uuid>/private/K/N              dom0-only private keys (vif locking rules)
+ *   /libxl/D/device/K/N                    dom0-only: libxl's copy (frontend, backend and
+ *                                          the backend's keys), what xl block-list and
+ *                                          network-list read
  *
  * The frontend directory is the guest's, as libxl__device_generic_add makes it, but for
  * the keys libxl writes read-only (a vif's mtu).
@@ -19,8 +22,9 @@
  * frontend to close (or for the guest's error node: it refused), then
  * remove; force = online=0, remove the frontend, run the remove script,
  * remove the rest. A frontend whose domain has shut down or is gone cannot
- * answer: its clean unplug is a forced one. VBD numbers are Linux device numbers (xvda = 51712),
- * VIF numbers their positions; PCI devices share one bus device 0.
+ * answer: its clean unplug is a forced one. VBD numbers are Linux device
+ * numbers (xvda = 51712), VIF numbers their positions; PCI devices share
+ * one bus device 0.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -52,6 +56,7 @@ void xf_devpaths(struct xf_devpaths *p, const char *uuid, uint32_t fe, const cha
 		 fe, devid);
 	snprintf(p->fe_err, sizeof(p->fe_err), "/local/domain/%u/error/device/%s/%ld/error", fe, kind,
 		 devid);
+	snprintf(p->lx, sizeof(p->lx), "/libxl/%u/device/%s/%ld", fe, kind, devid);
 }
 
 /* ---------------------------------------------------------------- host resources */
@@ -188,7 +193,8 @@ static int add_device(struct xs_handle *xs, xs_transaction_t t, void *arg, xo_er
 
 	if (xo_xs_rm(xs, t, p->fe, e) < 0 || xo_xs_rm(xs, t, p->fe_copy, e) < 0 ||
 	    xo_xs_rm(xs, t, p->be, e) < 0 || xo_xs_rm(xs, t, p->priv, e) < 0 ||
-	    xo_xs_rm(xs, t, p->be_err, e) < 0 || xo_xs_rm(xs, t, p->fe_err, e) < 0)
+	    xo_xs_rm(xs, t, p->be_err, e) < 0 || xo_xs_rm(xs, t, p->fe_err, e) < 0 ||
+	    xo_xs_rm(xs, t, p->lx, e) < 0)
 		return -1;
 	if (write_dir(xs, t, p->fe, &fe, a->fe, a->nfe, e) < 0)
 		return -1;
@@ -205,6 +211,12 @@ static int add_device(struct xs_handle *xs, xs_transaction_t t, void *arg, xo_er
 	if (write_dir(xs, t, p->be, &be, a->be, a->nbe, e) < 0)
 		return -1;
 	if (a->extra_be && write_kvs(xs, t, p->be, a->extra_be, e) < 0)
+		return -1;
+	/* libxl's copy: the same keys as the backend's, and where both ends are */
+	if (write_dir(xs, t, p->lx, &z, copy, ncopy, e) < 0 ||
+	    write_dir(xs, t, p->lx, NULL, a->be, a->nbe, e) < 0)
+		return -1;
+	if (a->extra_be && write_kvs(xs, t, p->lx, a->extra_be, e) < 0)
 		return -1;
 	if (write_dir(xs, t, p->priv, &z, a->priv, a->npriv, e) < 0)
 		return -1;
@@ -235,6 +247,11 @@ static int add_device_tx(struct xs_handle *xs, struct add *a, xo_err *e)
 	if (slash)
 		*slash = 0;
 	if (xo_xs_mkdir(xs, XBT_NULL, parent, NULL, e) < 0)   /* a no-op when it exists */
+		return -1;
+	xo_strlcpy(parent, a->p->lx, sizeof(parent));
+	if ((slash = strrchr(parent, '/')))
+		*slash = 0;
+	if (xo_xs_mkdir(xs, XBT_NULL, parent, NULL, e) < 0)
 		return -1;
 	return xo_xs_transaction(xs, add_device, a, e);
 }
@@ -382,6 +399,7 @@ static void teardown(struct xf *x, const char *uuid, uint32_t d, const char *kin
 	xo_xs_rm(x->xs, XBT_NULL, p->be_err, NULL);
 	xo_xs_rm(x->xs, XBT_NULL, p->fe_err, NULL);
 	xo_xs_rm(x->xs, XBT_NULL, p->priv, NULL);
+	xo_xs_rm(x->xs, XBT_NULL, p->lx, NULL);
 	release_resources(uuid, kind, devid);
 }
 

@@ -313,6 +313,7 @@ struct post {
 	const struct xo_vm *vm;
 	const struct xf_build_result *br;
 	uint64_t target_kib;
+	double start_time;
 };
 
 static int build_post(struct xs_handle *xs, xs_transaction_t t, void *arg, xo_err *e)
@@ -357,6 +358,12 @@ static int build_post(struct xs_handle *xs, xs_transaction_t t, void *arg, xo_er
 	}
 	snprintf(k, sizeof(k), "%s/serial/0/limit", dom);
 	if (xo_xs_write(xs, t, k, "65536", e) < 0)
+		return -1;
+	/* xl uptime: libxl_vm_get_start_time reads /vm/<uuid>/start_time (libxl__domain_build
+	 * writes seconds.centiseconds); xo's is when the domain was created, as in stat */
+	snprintf(k, sizeof(k), "/vm/%s/start_time", p->vm->uuid);
+	long long sec = (long long)p->start_time;
+	if (xo_xs_printf(xs, t, k, e, "%lld.%02d", sec, (int)((p->start_time - (double)sec) * 100)) < 0)
 		return -1;
 	snprintf(k, sizeof(k), "/libxl/%u/type", p->domid);
 	return xo_xs_write(xs, t, k, p->vm->type == XO_VM_HVM ? "hvm" : p->vm->type == XO_VM_PVH ? "pvh" : "pv", e);
@@ -404,7 +411,7 @@ int xf_vm_build(struct xo_ctx *c, xo_err *e)
 	}
 	if (xf_dom_build(x, d, &a, &br, e) < 0)
 		goto out;
-	struct post p = { d, vm, &br, a.memory_target_kib };
+	struct post p = { d, vm, &br, a.memory_target_kib, ex.create_time };
 	if (xo_xs_transaction(x->xs, build_post, &p, e) < 0)
 		goto out;
 	if (!xs_introduce_domain(x->xs, d, (unsigned long)br.store_mfn, br.store_port)) {

@@ -292,3 +292,49 @@ tree() {
 		assert_output ok
 	done
 }
+
+@test "what xl reads: /vm/<uuid>/start_time and libxl's device entries, gone with the devices" {
+	ref_vm web1
+	xo-vm-start web1
+	d=$(domid_of web1)
+	uuid=$(uuid_of web1)
+	st=$(xs read /vm/$uuid/start_time)
+	[[ "$st" =~ ^[0-9]+\.[0-9][0-9]$ ]]
+	[ "${st%.*}" = "$(vm_field web1 start_time | cut -d. -f1)" ]
+	lx=/libxl/$d/device
+	run xs ls -p $lx
+	[[ "${lines[0]}" == *"(n0)"* ]]
+	[ "$(xs read $lx/vbd/51712/backend)" = /local/domain/0/backend/vbd/$d/51712 ]
+	[ "$(xs read $lx/vbd/51712/frontend)" = /local/domain/$d/device/vbd/51712 ]
+	[ "$(xs read $lx/vbd/51712/params)" = "$BATS_TEST_TMPDIR/web1-root.img" ]
+	[ "$(xs read $lx/vbd/51712/dev)" = xvda ]
+	[ "$(xs read $lx/vbd/51712/type)" = phy ]
+	[ "$(xs read $lx/vbd/51712/mode)" = w ]
+	[ "$(xs read $lx/vbd/51712/removable)" = 1 ]
+	[ "$(xs read $lx/vbd/51712/device-type)" = disk ]
+	[ "$(xs read $lx/vbd/51728/mode)" = r ]
+	[ "$(xs read $lx/vif/0/backend)" = /local/domain/0/backend/vif/$d/0 ]
+	[ "$(xs read $lx/vif/0/frontend)" = /local/domain/$d/device/vif/0 ]
+	[ "$(xs read $lx/vif/0/handle)" = 0 ]
+	[ "$(xs read $lx/vif/0/mac)" = "$(xo-vif-list --json web1 | json_get 0.mac)" ]
+	[ "$(xs read $lx/vif/0/bridge)" = xenbr0 ]
+	[ "$(xs read $lx/vif/0/type)" = vif ]
+	[ "$(xs read $lx/vif/0/mtu)" = 1500 ]
+	# the guest reads none of it
+	run env XENSTORED_PATH="$XO_STATE_DIR/sim/domain/$d.sock" "$XO_SRC/build/unit/sim-xs" \
+		read $lx/vbd/51712/params
+	assert_output "error EACCES"
+	xo-vbd-unplug --force web1 xvdb
+	run xs exists $lx/vbd/51728
+	assert_failure
+	xo-vbd-plug web1 xvdb
+	[ "$(xs read $lx/vbd/51728/dev)" = xvdb ]
+	xo-vif-unplug --force web1 0
+	run xs exists $lx/vif/0
+	assert_failure
+	xo-vm-destroy web1
+	run xs exists /libxl/$d
+	assert_failure
+	run xs exists /vm/$uuid
+	assert_failure
+}
