@@ -7,6 +7,12 @@
  *   /local/domain/0/backend/K/D/N          backend: owned by dom0, D may read
  *   /xo/domain/D/device/K/N                dom0-only copy: "xo plugged this"
  *   /xo/vm/<uuid>/private/K/N              dom0-only private keys (vif locking rules)
+ *   /libxl/D/device/K/N                    dom0-only: libxl's copy (frontend, backend and
+ *                                          the backend's keys), what xl block-list and
+ *                                          network-list read
+ *
+ * The frontend directory is the guest's, as libxl__device_generic_add makes it, but for
+ * the keys libxl writes read-only (a vif's mtu).
  *
  * A plug writes all of them in one transaction, then (XO_HOTPLUG=xo) runs
  * the hotplug script and waits for hotplug-status or an error: backend
@@ -15,8 +21,10 @@
  * is the classic protocol: clean = online=0, state Closing, wait for the
  * frontend to close (or for the guest's error node: it refused), then
  * remove; force = online=0, remove the frontend, run the remove script,
- * remove the rest. VBD numbers are Linux device numbers (xvda = 51712),
- * VIF numbers their positions; PCI devices share one bus device 0.
+ * remove the rest. A frontend whose domain has shut down or is gone cannot
+ * answer: its clean unplug is a forced one. VBD numbers are Linux device
+ * numbers (xvda = 51712), VIF numbers their positions; PCI devices share
+ * one bus device 0.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -48,6 +56,7 @@ void xf_devpaths(struct xf_devpaths *p, const char *uuid, uint32_t fe, const cha
 		 fe, devid);
 	snprintf(p->fe_err, sizeof(p->fe_err), "/local/domain/%u/error/device/%s/%ld/error", fe, kind,
 		 devid);
+	snprintf(p->lx, sizeof(p->lx), "/libxl/%u/device/%s/%ld", fe, kind, devid);
 }
 
 /* ---------------------------------------------------------------- host resources */
@@ -154,9 +163,10 @@ static int write_kvs(struct xs_handle *xs, xs_transaction_t t, const char *dir,
 struct add {
 	uint32_t domid;
 	const struct xf_devpaths *p;
-	struct kv fe[8], be[20], priv[12];
+	struct kv fe[10], be[20], priv[12];
 	int nfe, nbe, npriv;
 	const struct xo_kvs *extra_be, *extra_priv;
+	const char *fe_ro;           /* a frontend key the guest may only read, or NULL */
 };
 
 static void kv_set(struct kv *kvs, int *n, const char *k, const char *fmt, ...)
@@ -183,10 +193,17 @@ static int add_device(struct xs_handle *xs, xs_transaction_t t, void *arg, xo_er
 
 	if (xo_xs_rm(xs, t, p->fe, e) < 0 || xo_xs_rm(xs, t, p->fe_copy, e) < 0 ||
 	    xo_xs_rm(xs, t, p->be, e) < 0 || xo_xs_rm(xs, t, p->priv, e) < 0 ||
-	    xo_xs_rm(xs, t, p->be_err, e) < 0 || xo_xs_rm(xs, t, p->fe_err, e) < 0)
+	    xo_xs_rm(xs, t, p->be_err, e) < 0 || xo_xs_rm(xs, t, p->fe_err, e) < 0 ||
+	    xo_xs_rm(xs, t, p->lx, e) < 0)
 		return -1;
 	if (write_dir(xs, t, p->fe, &fe, a->fe, a->nfe, e) < 0)
 		return -1;
+	if (a->fe_ro) {
+		char k[256];
+		snprintf(k, sizeof(k), "%s/%s", p->fe, a->fe_ro);
+		if (xo_xs_set_perms(xs, t, k, &be, e) < 0)
+			return -1;
+	}
 	kv_set(copy, &ncopy, "backend", "%s", p->be);
 	kv_set(copy, &ncopy, "frontend", "%s", p->fe);
 	if (write_dir(xs, t, p->fe_copy, &z, copy, ncopy, e) < 0)
@@ -194,6 +211,12 @@ static int add_device(struct xs_handle *xs, xs_transaction_t t, void *arg, xo_er
 	if (write_dir(xs, t, p->be, &be, a->be, a->nbe, e) < 0)
 		return -1;
 	if (a->extra_be && write_kvs(xs, t, p->be, a->extra_be, e) < 0)
+		return -1;
+	/* libxl's copy: the same keys as the backend's, and where both ends are */
+	if (write_dir(xs, t, p->lx, &z, copy, ncopy, e) < 0 ||
+	    write_dir(xs, t, p->lx, NULL, a->be, a->nbe, e) < 0)
+		return -1;
+	if (a->extra_be && write_kvs(xs, t, p->lx, a->extra_be, e) < 0)
 		return -1;
 	if (write_dir(xs, t, p->priv, &z, a->priv, a->npriv, e) < 0)
 		return -1;
@@ -224,6 +247,11 @@ static int add_device_tx(struct xs_handle *xs, struct add *a, xo_err *e)
 	if (slash)
 		*slash = 0;
 	if (xo_xs_mkdir(xs, XBT_NULL, parent, NULL, e) < 0)   /* a no-op when it exists */
+		return -1;
+	xo_strlcpy(parent, a->p->lx, sizeof(parent));
+	if ((slash = strrchr(parent, '/')))
+		*slash = 0;
+	if (xo_xs_mkdir(xs, XBT_NULL, parent, NULL, e) < 0)
 		return -1;
 	return xo_xs_transaction(xs, add_device, a, e);
 }
@@ -371,6 +399,7 @@ static void teardown(struct xf *x, const char *uuid, uint32_t d, const char *kin
 	xo_xs_rm(x->xs, XBT_NULL, p->be_err, NULL);
 	xo_xs_rm(x->xs, XBT_NULL, p->fe_err, NULL);
 	xo_xs_rm(x->xs, XBT_NULL, p->priv, NULL);
+	xo_xs_rm(x->xs, XBT_NULL, p->lx, NULL);
 	release_resources(uuid, kind, devid);
 }
 
@@ -403,8 +432,22 @@ void xf_device_release_all(struct xf *x, const char *uuid, uint32_t d)
 	}
 }
 
-/* the clean half: ask the frontend to close and wait; the guest may refuse */
+/* a frontend that can no longer answer: its domain has shut down, is dying or is gone */
+static bool frontend_dead(struct xf *x, uint32_t domid)
+{
+	struct xf_dominfo di;
+	xo_err ignore;
+
+	if (xf_dom_info(x, domid, &di, &ignore) < 0)
+		return ignore.cls == XO_E_NOT_FOUND;
+	return di.shutdown || di.dying;
+}
+
+/* the clean half: ask the frontend to close and wait; the guest may refuse. A domain that
+ * shuts down meanwhile ends the wait: its frontend will never answer */
 struct close_wait {
+	struct xf *x;
+	uint32_t domid;
 	const struct xf_devpaths *p;
 };
 
@@ -413,6 +456,8 @@ static int close_cond(struct xs_handle *xs, void *arg, xo_err *e)
 	struct close_wait *w = arg;
 	char k[256], v[1024];
 
+	if (frontend_dead(w->x, w->domid))
+		return 1;
 	if (xo_xs_read_buf(xs, XBT_NULL, w->p->fe_err, v, sizeof(v)))
 		return xo_errf(e, XO_E_DETACH_REJECTED, "the guest refused: %s", v);
 	snprintf(k, sizeof(k), "%s/state", w->p->fe);
@@ -436,10 +481,10 @@ static int begin_close(struct xs_handle *xs, xs_transaction_t t, void *arg, xo_e
 	return 0;
 }
 
-static int clean_close(struct xf *x, const struct xf_devpaths *p, const char *what,
-		       const struct xo_cancel *c, xo_err *e)
+static int clean_close(struct xf *x, uint32_t domid, const struct xf_devpaths *p,
+		       const char *what, const struct xo_cancel *c, xo_err *e)
 {
-	struct close_wait w = { p };
+	struct close_wait w = { x, domid, p };
 	char festate[160], state_before[16] = "";
 	char k[256];
 	struct xo_xs_wait xw = { .cond = close_cond, .arg = &w, .timeout_ms = xo_hotplug_timeout_ms(),
@@ -453,6 +498,7 @@ static int clean_close(struct xf *x, const struct xf_devpaths *p, const char *wh
 	snprintf(festate, sizeof(festate), "%s/state", p->fe);
 	xw.paths[0] = festate;
 	xw.paths[1] = p->fe_err;
+	xw.paths[2] = "@releaseDomain";
 	if (xo_xs_wait(x->xs, &xw, e) == 0)
 		return 0;
 	if (e->cls == XO_E_DETACH_REJECTED) {
@@ -512,6 +558,7 @@ int xf_vbd_plug(struct xo_ctx *ctx, const struct xo_vbd *v, xo_err *e)
 	kv_set(a.fe, &a.nfe, "state", "1");
 	kv_set(a.fe, &a.nfe, "virtual-device", "%ld", devid);
 	kv_set(a.fe, &a.nfe, "device-type", "%s", dtype);
+	kv_set(a.fe, &a.nfe, "trusted", "1");
 	kv_set(a.be, &a.nbe, "frontend", "%s", p.fe);
 	kv_set(a.be, &a.nbe, "frontend-id", "%u", d);
 	kv_set(a.be, &a.nbe, "online", "1");
@@ -524,6 +571,10 @@ int xf_vbd_plug(struct xo_ctx *ctx, const struct xo_vbd *v, xo_err *e)
 	kv_set(a.be, &a.nbe, "params", "%s", params);
 	kv_set(a.be, &a.nbe, "device-type", "%s", dtype);
 	kv_set(a.be, &a.nbe, "script", "%s", script);
+	/* as libxl: no discard on a read-only disk (blkback offers it unless told); a backend
+	 * key of the VBD's own (written after) still decides */
+	kv_set(a.be, &a.nbe, "discard-enable", "%d", v->mode == XO_VBD_RW ? 1 : 0);
+	kv_set(a.be, &a.nbe, "specification", "xen");
 	kv_set(a.priv, &a.npriv, "name", "%s", v->name);
 	kv_set(a.priv, &a.npriv, "backend-kind", "vbd");
 	kv_set(a.priv, &a.npriv, "backend-id", "0");
@@ -561,19 +612,31 @@ static int unplug(struct xf *x, const struct xo_vm *vm, const char *kind, long d
 		  xo_err *e)
 {
 	struct xf_devpaths p = { 0 };
+	struct xf_dominfo di;
 	uint32_t d;
 	char what[96];
-	int r = xf_find_domain(x, vm->uuid, &d, NULL, e);
+	bool dead;
+	int r = xf_find_domain(x, vm->uuid, &d, &di, e);
 
-	if (r <= 0)
-		return r;    /* no domain: its destruction took the devices with it */
+	if (r < 0)
+		return -1;
+	if (r == 0) {
+		/* no domain: its destruction took the devices with it, unless it went without
+		 * one (then what it left of this device is released here) */
+		if ((r = xf_destroy_target(x, vm->uuid, &d, e)) <= 0)
+			return r;
+		dead = true;
+	} else {
+		dead = di.shutdown || di.dying;
+	}
 	xf_devpaths(&p, vm->uuid, d, kind, devid);
 	if (!xo_xs_exists(x->xs, XBT_NULL, p.fe_copy) && !xo_xs_exists(x->xs, XBT_NULL, p.be))
 		return 0;
 	bool ran = hotplug_ran(x, &p);
-	if (!force) {
+	/* a dead frontend never closes: the forced path at once, not the hotplug timeout */
+	if (!force && !dead) {
 		snprintf(what, sizeof(what), "the guest to release %s %s", kind, name);
-		if (clean_close(x, &p, what, c, e) < 0)
+		if (clean_close(x, d, &p, what, c, e) < 0)
 			return -1;
 	}
 	snprintf(what, sizeof(what), "%s/script", p.be);
@@ -673,6 +736,8 @@ int xf_vif_plug(struct xo_ctx *ctx, const struct xo_vif *v, xo_err *e)
 	kv_set(a.fe, &a.nfe, "mac", "%s", v->mac);
 	kv_set(a.fe, &a.nfe, "disconnect", "%d", vif_carrier(v) ? 0 : 1);
 	kv_set(a.fe, &a.nfe, "mtu", "%u", v->mtu);
+	kv_set(a.fe, &a.nfe, "trusted", "1");
+	a.fe_ro = "mtu";     /* libxl's ro_front: the guest reads its mtu, never sets it */
 	kv_set(a.be, &a.nbe, "frontend", "%s", p.fe);
 	kv_set(a.be, &a.nbe, "frontend-id", "%u", d);
 	kv_set(a.be, &a.nbe, "online", "1");

@@ -4,8 +4,9 @@
  * (see xf.h).
  *
  * The xenstore layout follows xenopsd's Domain.make and build_post (see
- * xo.7): /local/domain/<d> read-only for the guest with the guest-owned
- * subdirectories device, control, data, ...; /vm/<uuid> with the domain
+ * xo.7) with libxl's permissions: /local/domain/<d>, its device and control
+ * read-only for the guest, which owns data, error, ... and only the control
+ * and device nodes its drivers answer in; /vm/<uuid> with the domain
  * list; dom0-only toolstack data under /xo/domain/<d>; the platform and
  * xsdata keys; action-request=poweroff until the start completes. After
  * the build: memory, store and console keys, then XS_INTRODUCE.
@@ -112,8 +113,16 @@ static int create_layout(struct xs_handle *xs, xs_transaction_t t, void *arg, xo
 	uint32_t d = l->domid;
 	char dom[64], p[512], vmp[96];
 	struct xo_xs_perms ro = xo_xs_perm_ro(d), rw = xo_xs_perm_rw(d), z = xo_xs_perm_dom0();
-	static const char *const guest_rw[] = { "device", "device/vbd", "device/vif", "feature",
-		"error", "drivers", "control", "attr", "data", "messages", "vm-data", NULL };
+	/* as libxl__domain_make: the guest reads device/ and control/ and writes only the nodes
+	 * its drivers answer in (its frontends' own directories come with each plug) */
+	static const char *const guest_ro[] = { "cpu", "memory", "device", "device/vbd",
+		"device/vif", "control", NULL };
+	static const char *const guest_rw[] = { "feature", "error", "drivers", "attr", "data",
+		"messages", "vm-data", "device/suspend/event-channel", "control/shutdown",
+		"control/feature-poweroff", "control/feature-reboot", "control/feature-suspend",
+		"control/sysrq", NULL };
+	static const char *const guest_rw_hvm[] = { "control/feature-s3", "control/feature-s4",
+		NULL };
 	char unique[XO_UUID_LEN + 1];
 
 	xf_domain_path(d, dom, sizeof(dom));
@@ -145,13 +154,17 @@ static int create_layout(struct xs_handle *xs, xs_transaction_t t, void *arg, xo
 	snprintf(p, sizeof(p), "%s/name", dom);
 	if (xo_xs_write(xs, t, p, vm->name, e) < 0)
 		return -1;
-	snprintf(p, sizeof(p), "%s/cpu", dom);
-	if (xo_xs_mkdir(xs, t, p, &ro, e) < 0)
-		return -1;
-	snprintf(p, sizeof(p), "%s/memory", dom);
-	if (xo_xs_mkdir(xs, t, p, &ro, e) < 0)
-		return -1;
+	for (const char *const *g = guest_ro; *g; g++) {
+		snprintf(p, sizeof(p), "%s/%s", dom, *g);
+		if (xo_xs_mkdir(xs, t, p, &ro, e) < 0)
+			return -1;
+	}
 	for (const char *const *g = guest_rw; *g; g++) {
+		snprintf(p, sizeof(p), "%s/%s", dom, *g);
+		if (xo_xs_mkdir(xs, t, p, &rw, e) < 0)
+			return -1;
+	}
+	for (const char *const *g = guest_rw_hvm; vm->type == XO_VM_HVM && *g; g++) {
 		snprintf(p, sizeof(p), "%s/%s", dom, *g);
 		if (xo_xs_mkdir(xs, t, p, &rw, e) < 0)
 			return -1;
@@ -300,6 +313,7 @@ struct post {
 	const struct xo_vm *vm;
 	const struct xf_build_result *br;
 	uint64_t target_kib;
+	double start_time;
 };
 
 static int build_post(struct xs_handle *xs, xs_transaction_t t, void *arg, xo_err *e)
@@ -344,6 +358,12 @@ static int build_post(struct xs_handle *xs, xs_transaction_t t, void *arg, xo_er
 	}
 	snprintf(k, sizeof(k), "%s/serial/0/limit", dom);
 	if (xo_xs_write(xs, t, k, "65536", e) < 0)
+		return -1;
+	/* xl uptime: libxl_vm_get_start_time reads /vm/<uuid>/start_time (libxl__domain_build
+	 * writes seconds.centiseconds); xo's is when the domain was created, as in stat */
+	snprintf(k, sizeof(k), "/vm/%s/start_time", p->vm->uuid);
+	long long sec = (long long)p->start_time;
+	if (xo_xs_printf(xs, t, k, e, "%lld.%02d", sec, (int)((p->start_time - (double)sec) * 100)) < 0)
 		return -1;
 	snprintf(k, sizeof(k), "/libxl/%u/type", p->domid);
 	return xo_xs_write(xs, t, k, p->vm->type == XO_VM_HVM ? "hvm" : p->vm->type == XO_VM_PVH ? "pvh" : "pv", e);
@@ -391,7 +411,7 @@ int xf_vm_build(struct xo_ctx *c, xo_err *e)
 	}
 	if (xf_dom_build(x, d, &a, &br, e) < 0)
 		goto out;
-	struct post p = { d, vm, &br, a.memory_target_kib };
+	struct post p = { d, vm, &br, a.memory_target_kib, ex.create_time };
 	if (xo_xs_transaction(x->xs, build_post, &p, e) < 0)
 		goto out;
 	if (!xs_introduce_domain(x->xs, d, (unsigned long)br.store_mfn, br.store_port)) {
@@ -519,11 +539,13 @@ static int request_shutdown(struct xs_handle *xs, xs_transaction_t t, void *arg,
 	snprintf(dom, sizeof(dom), "/local/domain/%u", w->domid);
 	if (!xo_xs_exists(xs, t, dom))
 		return xo_errf(e, XO_E_POWER_STATE, "domain %u has no xenstore directory", w->domid);
-	if (xo_xs_rm(xs, t, w->key, e) < 0)
-		return -1;
 	const char *req = w->reason == XO_SHUTDOWN_REBOOT ? "reboot" :
 			  w->reason == XO_SHUTDOWN_SUSPEND ? "suspend" : "poweroff";
-	return xo_xs_write(xs, t, w->key, req, e);
+	struct xo_xs_perms rw = xo_xs_perm_rw(w->domid);
+	/* the guest answers in the key: it stays the guest's (control/ itself is dom0's) */
+	if (xo_xs_write(xs, t, w->key, req, e) < 0)
+		return -1;
+	return xo_xs_set_perms(xs, t, w->key, &rw, e);
 }
 
 int xf_vm_shutdown(struct xo_ctx *c, const char *request, int timeout_ms, xo_err *e)

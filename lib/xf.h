@@ -175,7 +175,7 @@ int xf_dom_list(struct xf *x, struct xf_dominfo **out, size_t *n, xo_err *e);
 /* ------------------------------------------------------------------ xf-device.c */
 
 struct xf_devpaths {
-	char fe[128], fe_copy[128], be[128], priv[160], be_err[160], fe_err[160];
+	char fe[128], fe_copy[128], be[128], priv[160], be_err[160], fe_err[160], lx[128];
 };
 void xf_devpaths(struct xf_devpaths *p, const char *uuid, uint32_t fe, const char *kind, long devid);
 

@@ -278,3 +278,23 @@ assert d["web2"]["power_state"] == "Halted" and d["web2"]["domid"] is None, d' "
 	run xo-vm-list
 	assert_line --regexp "^$(uuid_of web1) web1 pv 64M 1 Halted -$"
 }
+
+@test "a clean unplug on a domain that has shut down takes the forced path at once" {
+	running_vm web1
+	d=$(domid_of web1)
+	# a crash leaves the frontends open: a wait for the guest to close them would never end
+	xo-simd ctl "$d" crash
+	# a timeout of zero: any wait for the guest fails
+	XO_HOTPLUG_TIMEOUT=0 run xo-vbd-unplug web1 xvdb
+	assert_success
+	run xs exists /local/domain/0/backend/vbd/$d/51728
+	assert_failure
+	run xs exists /local/domain/$d/device/vbd/51728
+	assert_failure
+	no_loops_on "$BATS_TEST_TMPDIR/web1-data.img"
+	[ "$(xo-vbd-stat --json web1 xvdb | json_get plugged)" = False ]
+	XO_HOTPLUG_TIMEOUT=0 run xo-vif-unplug web1 0
+	assert_success
+	run ip link show "vif$d.0"
+	assert_failure
+}

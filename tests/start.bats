@@ -219,3 +219,122 @@ tree() {
 	assert_failure 100
 	[ "$(vm_field web1 power_state)" = Halted ]
 }
+
+@test "a read-only disk gets discard-enable=0 and no discard; both carry specification=xen" {
+	ref_vm web1
+	xo-vm-start web1
+	xo-vm-unpause web1
+	d=$(domid_of web1)
+	be=/local/domain/0/backend/vbd/$d
+	[ "$(xs read $be/51728/discard-enable)" = 0 ]
+	[ "$(xs read $be/51728/feature-discard)" = 0 ]
+	[ "$(xs read $be/51712/discard-enable)" = 1 ]
+	[ "$(xs read $be/51712/feature-discard)" = 1 ]
+	[ "$(xs read $be/51712/specification)" = xen ]
+	[ "$(xs read $be/51728/specification)" = xen ]
+}
+
+@test "what the guest may write in xenstore is what xl lets it write" {
+	ref_vm web1
+	xo-vm-start web1
+	d=$(domid_of web1)
+	guest() { XENSTORED_PATH="$XO_STATE_DIR/sim/domain/$d.sock" "$XO_SRC/build/unit/sim-xs" "$@"; }
+	dom=/local/domain/$d
+	# control/ and device/ are dom0's, the guest reads them
+	for n in control device device/vbd device/vif; do
+		run guest getperms $dom/$n
+		assert_output "ok n0 r$d"
+	done
+	run guest write $dom/control/platform-feature-xs_reset_watches 0
+	assert_output "error EACCES"
+	[ "$(xs read $dom/control/platform-feature-xs_reset_watches)" = 1 ]
+	run guest write $dom/control/platform-feature-new 1
+	assert_output "error EACCES"
+	run guest write $dom/device/vbd/99/state 1
+	assert_output "error EACCES"
+	run guest write $dom/device/console/0/state 1
+	assert_output "error EACCES"
+	run guest rm $dom/device/vif
+	assert_output "error EACCES"
+	# the vif's mtu is read-only to it, the rest of its frontends its own
+	run guest write $dom/device/vif/0/mtu 9000
+	assert_output "error EACCES"
+	run guest read $dom/device/vif/0/mtu
+	assert_output "ok 1500"
+	run guest write $dom/device/vif/0/feature-sg 1
+	assert_output ok
+	run guest write $dom/device/vbd/51712/protocol x86_64-abi
+	assert_output ok
+	[ "$(xs read $dom/device/vbd/51712/trusted)" = 1 ]
+	# what its drivers answer in, as xl makes it (a pv guest: no feature-s3/-s4)
+	for n in control/shutdown control/sysrq control/feature-poweroff control/feature-reboot \
+		control/feature-suspend device/suspend/event-channel data/x; do
+		run guest write $dom/$n ""
+		assert_output ok
+	done
+	run guest write $dom/control/feature-s3 1
+	assert_output "error EACCES"
+	# the guest boots, answers and acknowledges a shutdown in those nodes
+	xo-vm-unpause web1
+	[ "$(xs read $dom/control/feature-poweroff)" = 1 ]
+	run xo-vm-shutdown web1
+	assert_success
+	[ "$(vm_field web1 power_state)" = Halted ]
+}
+
+@test "an hvm domain's guest may answer control/feature-s3 and -s4" {
+	xo-vm-add --name web1 --type hvm --memory 64M >/dev/null
+	xo-vm-start web1
+	d=$(domid_of web1)
+	for n in feature-s3 feature-s4; do
+		run env XENSTORED_PATH="$XO_STATE_DIR/sim/domain/$d.sock" "$XO_SRC/build/unit/sim-xs" \
+			write /local/domain/$d/control/$n 1
+		assert_output ok
+	done
+}
+
+@test "what xl reads: /vm/<uuid>/start_time and libxl's device entries, gone with the devices" {
+	ref_vm web1
+	xo-vm-start web1
+	d=$(domid_of web1)
+	uuid=$(uuid_of web1)
+	st=$(xs read /vm/$uuid/start_time)
+	[[ "$st" =~ ^[0-9]+\.[0-9][0-9]$ ]]
+	[ "${st%.*}" = "$(vm_field web1 start_time | cut -d. -f1)" ]
+	lx=/libxl/$d/device
+	run xs ls -p $lx
+	[[ "${lines[0]}" == *"(n0)"* ]]
+	[ "$(xs read $lx/vbd/51712/backend)" = /local/domain/0/backend/vbd/$d/51712 ]
+	[ "$(xs read $lx/vbd/51712/frontend)" = /local/domain/$d/device/vbd/51712 ]
+	[ "$(xs read $lx/vbd/51712/params)" = "$BATS_TEST_TMPDIR/web1-root.img" ]
+	[ "$(xs read $lx/vbd/51712/dev)" = xvda ]
+	[ "$(xs read $lx/vbd/51712/type)" = phy ]
+	[ "$(xs read $lx/vbd/51712/mode)" = w ]
+	[ "$(xs read $lx/vbd/51712/removable)" = 1 ]
+	[ "$(xs read $lx/vbd/51712/device-type)" = disk ]
+	[ "$(xs read $lx/vbd/51728/mode)" = r ]
+	[ "$(xs read $lx/vif/0/backend)" = /local/domain/0/backend/vif/$d/0 ]
+	[ "$(xs read $lx/vif/0/frontend)" = /local/domain/$d/device/vif/0 ]
+	[ "$(xs read $lx/vif/0/handle)" = 0 ]
+	[ "$(xs read $lx/vif/0/mac)" = "$(xo-vif-list --json web1 | json_get 0.mac)" ]
+	[ "$(xs read $lx/vif/0/bridge)" = xenbr0 ]
+	[ "$(xs read $lx/vif/0/type)" = vif ]
+	[ "$(xs read $lx/vif/0/mtu)" = 1500 ]
+	# the guest reads none of it
+	run env XENSTORED_PATH="$XO_STATE_DIR/sim/domain/$d.sock" "$XO_SRC/build/unit/sim-xs" \
+		read $lx/vbd/51712/params
+	assert_output "error EACCES"
+	xo-vbd-unplug --force web1 xvdb
+	run xs exists $lx/vbd/51728
+	assert_failure
+	xo-vbd-plug web1 xvdb
+	[ "$(xs read $lx/vbd/51728/dev)" = xvdb ]
+	xo-vif-unplug --force web1 0
+	run xs exists $lx/vif/0
+	assert_failure
+	xo-vm-destroy web1
+	run xs exists /libxl/$d
+	assert_failure
+	run xs exists /vm/$uuid
+	assert_failure
+}

@@ -590,7 +590,10 @@ static void dev_connect(struct dev *d)
 		bwrite(d, "sector-size", "512");
 		bwrite(d, "physical-sector-size", "512");
 		bwrite(d, "feature-flush-cache", "1");
-		bwrite(d, "feature-discard", "0");
+		/* blkback offers discard unless the toolstack wrote discard-enable=0 */
+		char *discard = bkey(d, "discard-enable");
+		bwrite(d, "feature-discard", "%d", !discard || strcmp(discard, "0") != 0);
+		free(discard);
 		bwrite(d, "feature-persistent", "1");
 	} else if (strcmp(d->kind, "pci") == 0) {
 		bwrite(d, "root-0", "0000:00");
