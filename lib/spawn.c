@@ -40,8 +40,11 @@ unsigned long long xo_proc_start_time(pid_t pid)
 	if (n <= 0)
 		return 0;
 	buf[n] = '\0';
-	/* after the command's closing parenthesis: field 3 on, starttime is field 22 */
+	/* after the command's closing parenthesis: field 3 on, starttime is field 22. A zombie
+	 * is gone too: a detached child's reaper may be an init that never reaps */
 	char *p = strrchr(buf, ')');
+	if (p && (p[1] != ' ' || p[2] == 'Z' || p[2] == 'X'))
+		return 0;
 	for (int field = 2; p && field < 22; field++)
 		p = strchr(p + 1, ' ');
 	if (p)
