@@ -500,8 +500,12 @@ static int build_argv(const struct xo_vm *vm, const char *accel, struct argv *a,
 	arg(a, "reboot=shutdown,panic=pause");
 	arg(a, "-device");
 	arg(a, "pvpanic");
+	/* -runas is qemu's own setgid and setuid, after the sandbox is in place: it needs them
+	 * (elevateprivileges=deny kills it with SIGSYS); running as that user, it has nothing
+	 * to elevate to, and spawn=deny keeps it from exec'ing anything that could */
 	arg(a, "-sandbox");
-	arg(a, "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
+	arg(a, "on,obsolete=deny,elevateprivileges=%s,spawn=deny,resourcecontrol=deny",
+	    user && *user ? "allow" : "deny");
 	arg(a, "-msg");
 	arg(a, "timestamp=on");
 	if (user && *user) {
@@ -681,6 +685,10 @@ int kvm_vm_create(struct xo_ctx *c, xo_err *e)
 	ex.target_kib = vm->memory_dynamic_max / 1024;
 	ex.vcpus = vm->vcpus;
 	ex.max_vcpus = vm->vcpu_max;
+	/* what qemu boots: a reboot boots it again (apply_build_record) */
+	ex.kernel = vm->kernel ? xstrdup(vm->kernel) : NULL;
+	ex.ramdisk = vm->ramdisk ? xstrdup(vm->ramdisk) : NULL;
+	ex.cmdline = vm->cmdline ? xstrdup(vm->cmdline) : NULL;
 	xo_json_add_str(xo_extra_backend(&ex), "action_request", "poweroff");
 	xo_json_add_str(xo_extra_backend(&ex), "accel", accel);
 	if (xo_extra_save(vm->uuid, &ex, e) < 0)
