@@ -41,7 +41,7 @@ be_guest_wait() {
 be_guest_do() {
 	local vm=$1 n i pid
 	shift
-	n=$(conf_console "$vm" | grep -cF "XO-GUEST-ACK $*")
+	n=$(conf_console "$vm" | grep -cF "XO-GUEST-ACK $*" || true)
 	printf '%s\n' "$*" | xo-vm-console "$vm" >/dev/null 2>&1 &
 	pid=$!
 	for i in $(seq 300); do

@@ -34,7 +34,7 @@ load ../helpers
 
 : "${XO_CONF_BACKEND:=sim}"
 # shellcheck source=/dev/null
-. "$BATS_TEST_DIRNAME/backend-$XO_CONF_BACKEND.bash"
+. "${BASH_SOURCE[0]%/*}/backend-$XO_CONF_BACKEND.bash"
 
 CONF_MAC=00:16:3e:5a:00:01
 CONF_RW_HEAD=XO-CONF-DISK-RW:

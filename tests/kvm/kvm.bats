@@ -96,8 +96,8 @@ qemu_cmdline() {
 	xo-vm-add --name big --type pv --memory $(((free_kib / 1024 + 1024) / 1024 * 1024 + 1024))M \
 		--kernel "$KVM_GUEST/vmlinuz" >/dev/null
 	run xo-vm-start big
-	assert_failure
-	assert_output --partial "not_enough_memory"
+	assert_failure 1
+	assert_output --partial "not enough host memory"
 	assert_halted_clean big
 }
 
