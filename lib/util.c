@@ -571,8 +571,7 @@ char *xo_str_escape(const char *s)
 
 /* ---------------------------------------------------------------- writers */
 
-/* the start time of a process (field 22 of /proc/<pid>/stat); 0 if there is none */
-static unsigned long long proc_start(unsigned long pid)
+unsigned long long xo_proc_start_time(unsigned long pid)
 {
 	char path[64], buf[1024];
 	unsigned long long start = 0;
@@ -593,6 +592,9 @@ static unsigned long long proc_start(unsigned long pid)
 	if (!p)
 		return 0;
 	p++;
+	/* a zombie is gone too: a detached child's reaper may be an init that never reaps */
+	if (p[0] == ' ' && (p[1] == 'Z' || p[1] == 'X'))
+		return 0;
 	/* fields 3 to 21, then the start time */
 	for (int field = 3; field <= 22 && p; field++) {
 		while (*p == ' ')
@@ -613,7 +615,7 @@ const char *xo_writer_id(void)
 
 	if (!id[0] || gen != xo_fork_gen()) {
 		unsigned long pid = (unsigned long)getpid();
-		snprintf(id, sizeof(id), "%lu.%llu", pid, proc_start(pid));
+		snprintf(id, sizeof(id), "%lu.%llu", pid, xo_proc_start_time(pid));
 		gen = xo_fork_gen();
 	}
 	return id;
@@ -625,7 +627,7 @@ bool xo_writer_alive(unsigned long pid, unsigned long long start)
 
 	if (pid == 0)
 		return false;
-	now = proc_start(pid);
+	now = xo_proc_start_time(pid);
 	if (now == 0) {
 		/* no /proc/<pid>: gone; /proc unreadable (not mounted): cannot tell */
 		return access("/proc/self/stat", R_OK) < 0;
