@@ -40,6 +40,10 @@ CONF_MAC=00:16:3e:5a:00:01
 CONF_RW_HEAD=XO-CONF-DISK-RW:
 CONF_RO_HEAD=XO-CONF-DISK-RO:
 CONF_CD_HEAD=XO-CONF-CDROM-1:
+# the bound of a clean shutdown in the cases (xo-vm-shutdown --timeout): a guest that has
+# printed READY powers off in seconds, one that never does fails its case in a minute, not
+# in xo's default 20 minutes
+CONF_SHUTDOWN_TIMEOUT=60
 
 # the hex of 16 bytes of text, as the guest prints them
 hex16() {

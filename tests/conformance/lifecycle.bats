@@ -66,7 +66,7 @@ assert s["domid"] is not None, s'
 	xo-vm-start c1
 	xo-vm-unpause c1
 	be_guest_wait c1 XO-GUEST-READY
-	run xo-vm-shutdown c1
+	run xo-vm-shutdown --timeout "$CONF_SHUTDOWN_TIMEOUT" c1
 	assert_success
 	be_guest_wait c1 XO-GUEST-POWEROFF
 	assert_halted_clean c1
