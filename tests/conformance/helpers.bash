@@ -104,6 +104,25 @@ scan_lines() {
 	conf_console "$1" | sed -n "/XO-GUEST-SCAN-$2-BEGIN/,/XO-GUEST-SCAN-$2-END/p"
 }
 
+# scan until the guest sees every pattern (a grep regexp) in one scan, at most 30 scans a
+# second apart: a device plugged in shows in the guest once it has handled the event of
+# its bus (ACPI on kvm). scan_until VM TAG PATTERN...; the scans are TAG_1_, TAG_2_...
+scan_until() {
+	local vm=$1 tag=$2 i p seen
+	shift 2
+	for i in $(seq 30); do
+		be_guest_do "$vm" scan "${tag}_${i}_"
+		be_guest_wait "$vm" "XO-GUEST-SCAN-${tag}_${i}_-END"
+		seen=1
+		for p in "$@"; do
+			scan_lines "$vm" "${tag}_${i}_" | grep -q -- "$p" || seen=0
+		done
+		[ "$seen" = 1 ] && return 0
+		sleep 1
+	done
+	fail "vm $vm: 30 scans in, the guest does not see $*: $(scan_lines "$vm" "${tag}_30_")"
+}
+
 # start the watcher for this test's state directory
 start_watchd() {
 	xo-watchd 3>&- >"$BATS_TEST_TMPDIR/watchd.log" 2>&1 &

@@ -67,7 +67,7 @@ qemu_cmdline() {
 		assert_output --partial "$1"
 		[ "${#lines[@]}" -eq 1 ]
 		[ "$(vm_field c1 power_state)" = Halted ]
-		! pgrep -f -- "-uuid $uuid" >/dev/null
+		! pgrep -f -- "-uuid $uuid" >/dev/null || fail "a qemu of vm c1 runs"
 		[ ! -e "$XO_STATE_DIR/VM/$uuid/extra" ]
 	}
 	xo-vif-remove c1 0
@@ -169,13 +169,9 @@ qemu_cmdline() {
 	xo-vm-unpause c1
 	be_guest_wait c1 XO-GUEST-READY
 	xo-vif-set-carrier c1 0 off
-	be_guest_do c1 scan k1
-	be_guest_wait c1 XO-GUEST-SCAN-k1-END
-	scan_lines c1 k1 | grep -q "mac=$CONF_MAC carrier=0"
+	scan_until c1 k1 "mac=$CONF_MAC carrier=0"
 	xo-vif-set-carrier c1 0 on
-	be_guest_do c1 scan k2
-	be_guest_wait c1 XO-GUEST-SCAN-k2-END
-	scan_lines c1 k2 | grep -q "mac=$CONF_MAC carrier=1"
+	scan_until c1 k2 "mac=$CONF_MAC carrier=1"
 	command -v nft >/dev/null || skip "no nft"
 	tap=$(xo-vif-stat --json c1 0 | json_get device)
 	xo-vif-set-locking c1 0 locked --allow 10.0.0.5
