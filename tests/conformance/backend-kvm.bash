@@ -6,7 +6,7 @@ be_setup() {
 	export XO_BACKEND=kvm
 	command -v "${XO_QEMU_KVM:-qemu-system-x86_64}" >/dev/null || skip "qemu-system-x86_64 is not installed"
 	KVM_GUEST=$("$XO_SRC/tests/kvm/guest" path)
-	[ -s "$KVM_GUEST/vmlinux" ] && [ -s "$KVM_GUEST/initrd.gz" ] ||
+	[ -s "$KVM_GUEST/vmlinux" ] && [ -s "$KVM_GUEST/initrd.gz" ] && [ -s "$KVM_GUEST/cmdline" ] ||
 		skip "the kvm test guest is not built (make check-kvm builds it)"
 }
 
@@ -14,13 +14,10 @@ be_teardown() {
 	:
 }
 
-# the guest's kernel command line: its console, and what makes a boot under TCG shorter
-KVM_CMDLINE="console=ttyS0 quiet loglevel=1 mitigations=off cryptomgr.notests no_timer_check tsc=reliable audit=0 apparmor=0"
-
 be_vm() {
 	local name=$1 vcpus=${2:-1}
 	xo-vm-add --name "$name" --type pv --memory 128M --vcpus "$vcpus" --kernel "$KVM_GUEST/vmlinux" \
-		--ramdisk "$KVM_GUEST/initrd.gz" --cmdline "$KVM_CMDLINE" >/dev/null
+		--ramdisk "$KVM_GUEST/initrd.gz" --cmdline "$(cat "$KVM_GUEST/cmdline")" >/dev/null
 	xo-vbd-add "$name" --name xvda --path "$CONF_RW" >/dev/null
 	xo-vbd-add "$name" --name xvdb --path "$CONF_RO" --mode ro >/dev/null
 	xo-vif-add "$name" --bridge xenbr0 --mac "$CONF_MAC" >/dev/null

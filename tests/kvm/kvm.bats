@@ -145,22 +145,41 @@ qemu_cmdline() {
 	[ ! -e "/sys/class/net/$tap" ]
 }
 
-@test "firmware boot: SeaBIOS boots the guest from a disk" {
-	[ -s "$KVM_GUEST/bios.img" ] || skip "bios.img is not built (syslinux, mtools, dosfstools)"
-	cp "$KVM_GUEST/bios.img" "$BATS_TEST_TMPDIR/boot.img"
-	xo-vm-add --name f1 --type hvm --memory 128M --boot-order c >/dev/null
-	xo-vbd-add f1 --name xvda --path "$BATS_TEST_TMPDIR/boot.img" >/dev/null
-	xo-vbd-add f1 --name xvdb --path "$CONF_RO" --mode ro >/dev/null
-	xo-vif-add f1 --bridge xenbr0 --mac "$CONF_MAC" >/dev/null
-	xo-vm-start f1
-	xo-vm-unpause f1
-	be_guest_wait f1 XO-GUEST-READY
-	run conf_console f1
+# a firmware boot of the guest's boot.img (syslinux for SeaBIOS, systemd-boot for OVMF),
+# which tells the guest which firmware loaded it (xo.boot=); then a clean shutdown:
+# firmware_boot VM FIRMWARE MEMORY
+firmware_boot() {
+	local vm=$1 firmware=$2 memory=$3
+	[ -s "$KVM_GUEST/boot.img" ] || skip "boot.img is not built (syslinux, mtools, dosfstools, systemd-boot-efi)"
+	cp "$KVM_GUEST/boot.img" "$BATS_TEST_TMPDIR/boot.img"
+	xo-vm-add --name "$vm" --type hvm --memory "$memory" --boot-order c --platform "firmware=$firmware" >/dev/null
+	xo-vbd-add "$vm" --name xvda --path "$BATS_TEST_TMPDIR/boot.img" >/dev/null
+	xo-vbd-add "$vm" --name xvdb --path "$CONF_RO" --mode ro >/dev/null
+	xo-vif-add "$vm" --bridge xenbr0 --mac "$CONF_MAC" >/dev/null
+	xo-vm-start "$vm"
+	xo-vm-unpause "$vm"
+	be_guest_wait "$vm" XO-GUEST-READY
+	run conf_console "$vm"
+	assert_output --partial "XO-GUEST-UP"
+	assert_output --partial "XO-GUEST-READY cpus=1 boot=$firmware "
 	assert_output --partial "ro=1 size=16384 first16=$(hex16 "$CONF_RO_HEAD")"
 	assert_output --partial "XO-GUEST-NIC eth0 mac=$CONF_MAC"
-	run xo-vm-shutdown f1
+	run xo-vm-shutdown --timeout "$CONF_SHUTDOWN_TIMEOUT" "$vm"
 	assert_success
-	assert_halted_clean f1
+	be_guest_wait "$vm" XO-GUEST-POWEROFF
+	assert_halted_clean "$vm"
+}
+
+@test "firmware boot: SeaBIOS boots the guest from a disk" {
+	firmware_boot f1 bios 128M
+}
+
+@test "firmware boot: OVMF (UEFI) boots the guest from a disk, its variables kept with the vm" {
+	[ -n "${XO_KVM_OVMF:-}" ] || [ -s /usr/share/OVMF/OVMF_CODE_4M.fd ] || [ -s /usr/share/OVMF/OVMF_CODE.fd ] ||
+		skip "OVMF is not installed (package ovmf)"
+	# OVMF keeps part of the memory: at 128M the kernel's EFI stub cannot place it and resets
+	firmware_boot u1 uefi 256M
+	[ -s "$XO_STATE_DIR/VM/$(uuid_of u1)/OVMF_VARS.fd" ]
 }
 
 @test "carrier and locking act on the guest's nic and its tap" {
