@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -446,12 +447,44 @@ static int ovmf_vars(const struct xo_vm *vm, const char *code, char *out, size_t
 	return r;
 }
 
+/* XO_KVM_USER (a name or a uid) as qemu's -runas uid:gid. qemu given a name looks it up at
+ * its start, keeps a pointer into getpwnam's static buffer, and calls initgroups (NSS, under
+ * its sandbox, from its main thread while its monitor already answers) once the machine is
+ * made: given numbers, it does setgid, setgroups to that one group, setuid, and nothing
+ * else. The lookup is here, without a sandbox, and an unknown user is refused at start */
+static int runas_ids(const char *user, char *out, size_t size, xo_err *e)
+{
+	struct passwd pw, *r = NULL;
+	char buf[4096], *end;
+	int err;
+
+	errno = 0;
+	unsigned long uid = strtoul(user, &end, 10);
+	if (*user >= '0' && *user <= '9' && *end == '\0' && errno == 0 && uid < (uid_t)-1)
+		err = getpwuid_r((uid_t)uid, &pw, buf, sizeof(buf), &r);
+	else
+		err = getpwnam_r(user, &pw, buf, sizeof(buf), &r);
+	if (err)
+		return xo_err_sys(e, err, "unable to look up XO_KVM_USER '%s'", user);
+	if (!r)
+		return xo_errf(e, XO_E_INVALID, "XO_KVM_USER is '%s': no such user", user);
+	if (pw.pw_uid == 0)
+		return xo_errf(e, XO_E_INVALID, "XO_KVM_USER is '%s': that is root (unset it instead)",
+			       user);
+	snprintf(out, size, "%lu:%lu", (unsigned long)pw.pw_uid, (unsigned long)pw.pw_gid);
+	return 0;
+}
+
 static int build_argv(const struct xo_vm *vm, const char *accel, struct argv *a, xo_err *e)
 {
 	char qmp[PATH_MAX], ev[PATH_MAX], con[PATH_MAX], con_sock[PATH_MAX];
 	const char *user = getenv("XO_KVM_USER");
 	const char *fw = xo_kvs_get(&vm->platform, "firmware");
-	char *name = opt_escape(vm->name), *conlog;
+	char runas[64], *name, *conlog;
+
+	if (user && *user && runas_ids(user, runas, sizeof(runas), e) < 0)
+		return -1;
+	name = opt_escape(vm->name);
 
 	kvm_path(vm->uuid, ".qmp", qmp, sizeof(qmp));
 	kvm_path(vm->uuid, ".ev", ev, sizeof(ev));
@@ -510,7 +543,7 @@ static int build_argv(const struct xo_vm *vm, const char *accel, struct argv *a,
 	arg(a, "timestamp=on");
 	if (user && *user) {
 		arg(a, "-runas");
-		arg(a, "%s", user);
+		arg(a, "%s", runas);
 	}
 	if (vm->type == XO_VM_HVM) {
 		arg(a, "-boot");
@@ -607,8 +640,13 @@ static int start_cond(void *arg, xo_err *e)
 		struct timespec ts = { 0, 1000000 };
 		nanosleep(&ts, NULL);
 	}
-	/* the greeting comes once qemu has made the machine, its memory preallocated */
+	/* the greeting comes from the monitor's own thread, while qemu's main thread may still
+	 * be making the machine and becoming its user (-runas): qemu exiting there closes the
+	 * connection a moment before its end shows; its log says why */
 	if (xo_qmp_connect(w->qmp, QEMU_START_TIMEOUT_MS, &w->q, e) < 0) {
+		struct pollfd pfd = { .fd = w->child->pidfd, .events = POLLIN };
+		if (!xo_child_poll(w->child) && pfd.fd >= 0)
+			(void)poll(&pfd, 1, 2000);
 		if (xo_child_poll(w->child)) {
 			log_tail(w->uuid, tail, sizeof(tail));
 			return xo_errf(e, XO_E_SYSTEM, "qemu exited at start: %s",
@@ -892,11 +930,12 @@ static int ev_cond(void *arg, xo_err *e)
 static void ev_drain(void *arg, int fd)
 {
 	struct ev_wait *w = arg;
-	char buf[4096];
 
-	if (fd != w->pidfd)
+	if (fd != w->pidfd) {
+		char buf[4096];
 		while (read(fd, buf, sizeof(buf)) > 0)
 			;
+	}
 }
 
 /* wait until the event record shows, after `from` (kvm_events_mark before the command),

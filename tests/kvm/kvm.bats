@@ -112,12 +112,25 @@ qemu_cmdline() {
 	id nobody >/dev/null 2>&1 || skip "no user nobody"
 	# the disks are handed over as descriptors: qemu opens nothing of them itself
 	chmod 600 "$CONF_RW" "$CONF_RO"
+	# an unknown user is refused before qemu starts
+	XO_KVM_USER=xo-no-such-user run xo-vm-start c1
+	assert_failure
+	assert_output --partial "XO_KVM_USER is 'xo-no-such-user': no such user"
+	assert_halted_clean c1
+	# resolved by xo: qemu gets numbers, and nobody's group is its only one
 	XO_KVM_USER=nobody xo-vm-start c1
 	pid=$(domid_of c1)
+	run qemu_cmdline c1
+	assert_output --partial "-runas $(id -u nobody):$(id -g nobody) "
 	[ "$(stat -c %U "/proc/$pid")" = nobody ]
+	[ "$(awk '/^Groups:/ { print $2 $3 }' "/proc/$pid/status")" = "$(id -g nobody)" ]
 	xo-vm-unpause c1
 	be_guest_wait c1 XO-GUEST-READY
 	conf_console c1 | grep -q "first16=$(hex16 "$CONF_RW_HEAD")"
+	# and what a running guest needs from it still works as that user
+	xo-vm-shutdown --timeout "$CONF_SHUTDOWN_TIMEOUT" c1
+	be_guest_wait c1 XO-GUEST-POWEROFF
+	assert_halted_clean c1
 }
 
 @test "a qemu killed under its guest: check-state halts the vm cleanly" {
