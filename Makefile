@@ -207,14 +207,14 @@ lint:
 #                kvm backend)
 #   tests        bats bats-assert bats-support, python3 (JSON checks), procps (pgrep),
 #                xen-utils-common (Debian's hotplug scripts), strace (make bench),
-#                busybox-static cpio binutils syslinux mtools dosfstools (the kvm test guest
-#                and its bootable disk)
+#                busybox-static cpio binutils syslinux mtools dosfstools systemd-boot-efi
+#                (the kvm test guest and its disk that SeaBIOS and OVMF boot)
 #   docs, lint   mandoc groff-base man-db (man -l), manpages manpages-dev (the pages .Xr
 #                names: flock(2), inotify(7)...), cppcheck shellcheck zsh
 DEB_PACKAGES = build-essential pkg-config libjson-c-dev libxen-dev \
 	xenstore-utils iproute2 mount nftables qemu-system-x86 qemu-utils seabios ovmf \
 	bats bats-assert bats-support python3 procps xen-utils-common strace \
-	busybox-static cpio binutils syslinux mtools dosfstools \
+	busybox-static cpio binutils syslinux mtools dosfstools systemd-boot-efi \
 	mandoc groff-base man-db manpages manpages-dev cppcheck shellcheck zsh
 # what make deb needs besides DEB_PACKAGES (make deb-deps)
 DEB_BUILD_PACKAGES = debhelper dpkg-dev lintian git

@@ -99,6 +99,27 @@ static int unplug_mode(const struct xo_ctx *c, struct xo_qmp *q, bool force, con
 		       "the guest must release it (unpause the vm, or shut it down)", what, c->vm.name, st);
 }
 
+/* device_del, then the wait for the guest to release the device, without holding the
+ * connection (*q is closed and opened again): 1 done, 0 qemu went meanwhile (the device
+ * with it), -1 failed */
+static int device_del_wait(const struct xo_ctx *c, struct xo_qmp **q, const char *id, int timeout_ms,
+			   xo_err *e)
+{
+	off_t mark = kvm_events_mark(c->vm.uuid);
+	struct json_object *a = obj();
+
+	xo_json_add_str(a, "id", id);
+	if (cmd(*q, "device_del", a, e) < 0)
+		return -1;
+	xo_qmp_close(*q);
+	*q = NULL;
+	if (kvm_wait_device_gone(c, mark, id, timeout_ms, e) < 0)
+		return -1;
+	if (kvm_connect(&c->vm, q, e) < 0)
+		return kvm_qemu_pid(c->vm.uuid) ? -1 : 0;
+	return 1;
+}
+
 /* ---------------------------------------------------------------- vbd */
 
 static bool is_cd(const struct xo_vbd *v)
@@ -224,7 +245,7 @@ out:
 int kvm_vbd_unplug(struct xo_ctx *c, const struct xo_vbd *v, bool force, xo_err *e)
 {
 	struct xo_qmp *q;
-	struct json_object *names, *a;
+	struct json_object *names;
 	char id[40], what[64];
 	int r = -1;
 
@@ -243,11 +264,11 @@ int kvm_vbd_unplug(struct xo_ctx *c, const struct xo_vbd *v, bool force, xo_err 
 			r = 0;
 			goto out;
 		}
-		a = obj();
-		xo_json_add_str(a, "id", id);
-		if (cmd(q, "device_del", a, e) < 0 ||
-		    kvm_wait_device_gone(c, q, id, force ? FORCE_UNPLUG_TIMEOUT_MS : UNPLUG_TIMEOUT_MS, e) < 0)
+		m = device_del_wait(c, &q, id, force ? FORCE_UNPLUG_TIMEOUT_MS : UNPLUG_TIMEOUT_MS, e);
+		if (m <= 0) {
+			r = m;
 			goto out;
+		}
 	}
 	node_del(q, v);
 	r = 0;
@@ -531,11 +552,11 @@ int kvm_vif_unplug(struct xo_ctx *c, const struct xo_vif *v, bool force, xo_err 
 			r = 0;
 			goto out;
 		}
-		a = obj();
-		xo_json_add_str(a, "id", id);
-		if (cmd(q, "device_del", a, e) < 0 ||
-		    kvm_wait_device_gone(c, q, id, force ? FORCE_UNPLUG_TIMEOUT_MS : UNPLUG_TIMEOUT_MS, e) < 0)
+		m = device_del_wait(c, &q, id, force ? FORCE_UNPLUG_TIMEOUT_MS : UNPLUG_TIMEOUT_MS, e);
+		if (m <= 0) {
+			r = m;
 			goto out;
+		}
 	}
 	/* qemu closes the tap: it goes */
 	a = obj();
@@ -689,7 +710,7 @@ out:
 int kvm_pci_unplug(struct xo_ctx *c, const struct xo_pci *p, xo_err *e)
 {
 	struct xo_qmp *q;
-	struct json_object *names, *a;
+	struct json_object *names;
 	char id[32], rid[32], what[32];
 	int r = -1;
 
@@ -707,11 +728,11 @@ int kvm_pci_unplug(struct xo_ctx *c, const struct xo_pci *p, xo_err *e)
 			r = m;
 			goto out;
 		}
-		a = obj();
-		xo_json_add_str(a, "id", id);
-		if (cmd(q, "device_del", a, e) < 0 ||
-		    kvm_wait_device_gone(c, q, id, UNPLUG_TIMEOUT_MS, e) < 0)
+		m = device_del_wait(c, &q, id, UNPLUG_TIMEOUT_MS, e);
+		if (m <= 0) {
+			r = m;
 			goto out;
+		}
 	}
 	r = xo_res_release(c->vm.uuid, rid, e);
 	xo_updates_emit("vm", c->vm.uuid);

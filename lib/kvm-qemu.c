@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/pidfd.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -445,12 +447,44 @@ static int ovmf_vars(const struct xo_vm *vm, const char *code, char *out, size_t
 	return r;
 }
 
+/* XO_KVM_USER (a name or a uid) as qemu's -runas uid:gid. qemu given a name looks it up at
+ * its start, keeps a pointer into getpwnam's static buffer, and calls initgroups (NSS, under
+ * its sandbox, from its main thread while its monitor already answers) once the machine is
+ * made: given numbers, it does setgid, setgroups to that one group, setuid, and nothing
+ * else. The lookup is here, without a sandbox, and an unknown user is refused at start */
+static int runas_ids(const char *user, char *out, size_t size, xo_err *e)
+{
+	struct passwd pw, *r = NULL;
+	char buf[4096], *end;
+	int err;
+
+	errno = 0;
+	unsigned long uid = strtoul(user, &end, 10);
+	if (*user >= '0' && *user <= '9' && *end == '\0' && errno == 0 && uid < (uid_t)-1)
+		err = getpwuid_r((uid_t)uid, &pw, buf, sizeof(buf), &r);
+	else
+		err = getpwnam_r(user, &pw, buf, sizeof(buf), &r);
+	if (err)
+		return xo_err_sys(e, err, "unable to look up XO_KVM_USER '%s'", user);
+	if (!r)
+		return xo_errf(e, XO_E_INVALID, "XO_KVM_USER is '%s': no such user", user);
+	if (pw.pw_uid == 0)
+		return xo_errf(e, XO_E_INVALID, "XO_KVM_USER is '%s': that is root (unset it instead)",
+			       user);
+	snprintf(out, size, "%lu:%lu", (unsigned long)pw.pw_uid, (unsigned long)pw.pw_gid);
+	return 0;
+}
+
 static int build_argv(const struct xo_vm *vm, const char *accel, struct argv *a, xo_err *e)
 {
 	char qmp[PATH_MAX], ev[PATH_MAX], con[PATH_MAX], con_sock[PATH_MAX];
 	const char *user = getenv("XO_KVM_USER");
 	const char *fw = xo_kvs_get(&vm->platform, "firmware");
-	char *name = opt_escape(vm->name), *conlog;
+	char runas[64], *name, *conlog;
+
+	if (user && *user && runas_ids(user, runas, sizeof(runas), e) < 0)
+		return -1;
+	name = opt_escape(vm->name);
 
 	kvm_path(vm->uuid, ".qmp", qmp, sizeof(qmp));
 	kvm_path(vm->uuid, ".ev", ev, sizeof(ev));
@@ -499,13 +533,17 @@ static int build_argv(const struct xo_vm *vm, const char *accel, struct argv *a,
 	arg(a, "reboot=shutdown,panic=pause");
 	arg(a, "-device");
 	arg(a, "pvpanic");
+	/* -runas is qemu's own setgid and setuid, after the sandbox is in place: it needs them
+	 * (elevateprivileges=deny kills it with SIGSYS); running as that user, it has nothing
+	 * to elevate to, and spawn=deny keeps it from exec'ing anything that could */
 	arg(a, "-sandbox");
-	arg(a, "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
+	arg(a, "on,obsolete=deny,elevateprivileges=%s,spawn=deny,resourcecontrol=deny",
+	    user && *user ? "allow" : "deny");
 	arg(a, "-msg");
 	arg(a, "timestamp=on");
 	if (user && *user) {
 		arg(a, "-runas");
-		arg(a, "%s", user);
+		arg(a, "%s", runas);
 	}
 	if (vm->type == XO_VM_HVM) {
 		arg(a, "-boot");
@@ -602,8 +640,13 @@ static int start_cond(void *arg, xo_err *e)
 		struct timespec ts = { 0, 1000000 };
 		nanosleep(&ts, NULL);
 	}
-	/* the greeting comes once qemu has made the machine, its memory preallocated */
+	/* the greeting comes from the monitor's own thread, while qemu's main thread may still
+	 * be making the machine and becoming its user (-runas): qemu exiting there closes the
+	 * connection a moment before its end shows; its log says why */
 	if (xo_qmp_connect(w->qmp, QEMU_START_TIMEOUT_MS, &w->q, e) < 0) {
+		struct pollfd pfd = { .fd = w->child->pidfd, .events = POLLIN };
+		if (!xo_child_poll(w->child) && pfd.fd >= 0)
+			(void)poll(&pfd, 1, 2000);
 		if (xo_child_poll(w->child)) {
 			log_tail(w->uuid, tail, sizeof(tail));
 			return xo_errf(e, XO_E_SYSTEM, "qemu exited at start: %s",
@@ -680,6 +723,10 @@ int kvm_vm_create(struct xo_ctx *c, xo_err *e)
 	ex.target_kib = vm->memory_dynamic_max / 1024;
 	ex.vcpus = vm->vcpus;
 	ex.max_vcpus = vm->vcpu_max;
+	/* what qemu boots: a reboot boots it again (apply_build_record) */
+	ex.kernel = vm->kernel ? xstrdup(vm->kernel) : NULL;
+	ex.ramdisk = vm->ramdisk ? xstrdup(vm->ramdisk) : NULL;
+	ex.cmdline = vm->cmdline ? xstrdup(vm->cmdline) : NULL;
 	xo_json_add_str(xo_extra_backend(&ex), "action_request", "poweroff");
 	xo_json_add_str(xo_extra_backend(&ex), "accel", accel);
 	if (xo_extra_save(vm->uuid, &ex, e) < 0)
@@ -810,30 +857,69 @@ int kvm_vm_unpause(struct xo_ctx *c, xo_err *e)
 	return 0;
 }
 
+off_t kvm_events_mark(const char *uuid)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	kvm_path(uuid, ".ev.out", path, sizeof(path));
+	return stat(path, &st) == 0 ? st.st_size : 0;
+}
+
+/* a wait on the VM's event record: new lines after pos, an inotify on the file, and a
+ * pidfd on qemu (its end is the end of every wait) */
 struct ev_wait {
-	struct xo_qmp *q;
 	const char *uuid;
+	const char *path;
+	off_t pos;            /* what was read of the record */
 	const char *device;   /* DEVICE_DELETED of this id; NULL: the guest's stop */
+	int pidfd;
 	bool done;
 };
+
+static void ev_line(struct ev_wait *w, const char *line, size_t len)
+{
+	struct json_object *m, *ev, *data, *dev;
+	xo_err ignore;
+
+	if (!(m = xo_json_parse(line, len, "qemu event", &ignore)))
+		return;
+	const char *name = json_object_object_get_ex(m, "event", &ev) ? json_object_get_string(ev) : "";
+	if (!w->device && (strcmp(name, "SHUTDOWN") == 0 || strcmp(name, "GUEST_PANICKED") == 0))
+		w->done = true;
+	if (w->device && strcmp(name, "DEVICE_DELETED") == 0 &&
+	    json_object_object_get_ex(m, "data", &data) &&
+	    json_object_object_get_ex(data, "device", &dev) &&
+	    strcmp(json_object_get_string(dev), w->device) == 0)
+		w->done = true;
+	json_object_put(m);
+}
 
 static int ev_cond(void *arg, xo_err *e)
 {
 	struct ev_wait *w = arg;
-	struct json_object *m;
+	char buf[8192];
+	int fd = open(w->path, O_RDONLY | O_CLOEXEC);
 
 	(void)e;
-	while ((m = xo_qmp_take_event(w->q))) {
-		struct json_object *ev, *data, *dev;
-		const char *name = json_object_object_get_ex(m, "event", &ev) ? json_object_get_string(ev) : "";
-		if (!w->device && (strcmp(name, "SHUTDOWN") == 0 || strcmp(name, "GUEST_PANICKED") == 0))
-			w->done = true;
-		if (w->device && strcmp(name, "DEVICE_DELETED") == 0 &&
-		    json_object_object_get_ex(m, "data", &data) &&
-		    json_object_object_get_ex(data, "device", &dev) &&
-		    strcmp(json_object_get_string(dev), w->device) == 0)
-			w->done = true;
-		json_object_put(m);
+	if (fd >= 0) {
+		ssize_t n;
+		while (!w->done && (n = pread(fd, buf, sizeof(buf) - 1, w->pos)) > 0) {
+			buf[n] = '\0';
+			char *start = buf, *nl;
+			/* complete lines only: a line being written is read again whole */
+			while (!w->done && (nl = memchr(start, '\n', (size_t)(buf + n - start)))) {
+				ev_line(w, start, (size_t)(nl - start + 1));
+				start = nl + 1;
+			}
+			if (start == buf) {
+				if (n == (ssize_t)sizeof(buf) - 1)
+					w->pos += n;    /* a line longer than the buffer: no event of ours */
+				break;
+			}
+			w->pos += start - buf;
+		}
+		close(fd);
 	}
 	if (w->done)
 		return 1;
@@ -844,44 +930,58 @@ static int ev_cond(void *arg, xo_err *e)
 static void ev_drain(void *arg, int fd)
 {
 	struct ev_wait *w = arg;
-	xo_err ignore;
-	(void)fd;
-	if (xo_qmp_read_events(w->q, &ignore) < 0)
-		w->done = true;    /* the connection closed: qemu went */
+
+	if (fd != w->pidfd) {
+		char buf[4096];
+		while (read(fd, buf, sizeof(buf)) > 0)
+			;
+	}
 }
 
-static int wait_event(const struct xo_ctx *c, struct xo_qmp *q, const char *device,
-		      int timeout_ms, enum xo_ecls cls, const char *what, xo_err *e)
+/* wait until the event record shows, after `from` (kvm_events_mark before the command),
+ * what w->device says, or qemu is gone */
+static int wait_event(const struct xo_ctx *c, off_t from, const char *device, int timeout_ms,
+		      enum xo_ecls cls, const char *what, xo_err *e)
 {
-	struct ev_wait ew = { q, c->vm.uuid, device, false };
+	char path[PATH_MAX];
+	struct ev_wait ew = { c->vm.uuid, path, from, device, -1, false };
 	struct xo_wait w = XO_WAIT_INIT;
+	int pid = kvm_qemu_pid(c->vm.uuid);
 
+	if (!pid)
+		return 0;
+	kvm_path(c->vm.uuid, ".ev.out", path, sizeof(path));
+	int ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (ino < 0 || inotify_add_watch(ino, path, IN_MODIFY) < 0) {
+		int err = errno;
+		if (ino >= 0)
+			close(ino);
+		return xo_err_sys(e, err, "inotify on '%s'", path);
+	}
+	ew.pidfd = pidfd_open(pid, 0);
 	w.cond = ev_cond;
 	w.arg = &ew;
 	w.drain = ev_drain;
-	w.fds[0] = xo_qmp_fd(q);
+	w.fds[0] = ino;
+	w.fds[1] = ew.pidfd;
 	w.timeout_ms = timeout_ms;
 	w.timeout_cls = cls;
 	w.what = what;
 	w.cancel = &c->cancel;
-	return xo_wait(&w, e);
+	int r = xo_wait(&w, e);
+	if (ew.pidfd >= 0)
+		close(ew.pidfd);
+	close(ino);
+	return r;
 }
 
-int kvm_wait_device_gone(const struct xo_ctx *c, struct xo_qmp *q, const char *id, int timeout_ms,
+int kvm_wait_device_gone(const struct xo_ctx *c, off_t from, const char *id, int timeout_ms,
 			 xo_err *e)
 {
 	char what[160];
-	struct json_object *names = NULL;
 
-	/* it may have gone before we listened: the events kept during device_del, or the list */
-	if (kvm_peripherals(q, &names, e) < 0)
-		return -1;
-	bool there = kvm_has_peripheral(names, id);
-	json_object_put(names);
-	if (!there)
-		return 0;
 	snprintf(what, sizeof(what), "the guest of vm %s to release device %s", c->vm.name, id);
-	return wait_event(c, q, id, timeout_ms, XO_E_DEVICE_TIMEOUT, what, e);
+	return wait_event(c, from, id, timeout_ms, XO_E_DEVICE_TIMEOUT, what, e);
 }
 
 int kvm_vm_shutdown(struct xo_ctx *c, const char *request, int timeout_ms, xo_err *e)
@@ -902,17 +1002,20 @@ int kvm_vm_shutdown(struct xo_ctx *c, const char *request, int timeout_ms, xo_er
 		return 0;
 	}
 	/* ACPI's power button: a guest asked to reboot shuts down too, and the reboot's plan
-	 * starts a new qemu (the toolstack decides, as on Xen) */
+	 * starts a new qemu (the toolstack decides, as on Xen). The wait is on the event
+	 * record, not on this connection: qemu serves one QMP client at a time, and a stat
+	 * meanwhile must not wait for the guest */
+	off_t mark = kvm_events_mark(c->vm.uuid);
 	if (xo_qmp_execute(q, "system_powerdown", NULL, NULL, KVM_QMP_TIMEOUT_MS, e) < 0)
 		goto fail;
+	xo_qmp_close(q);
 	snprintf(what, sizeof(what), "vm %s to power off (ACPI)", c->vm.name);
-	if (wait_event(c, q, NULL, timeout_ms, XO_E_SHUTDOWN_TIMEOUT, what, e) < 0) {
+	if (wait_event(c, mark, NULL, timeout_ms, XO_E_SHUTDOWN_TIMEOUT, what, e) < 0) {
 		if (e->cls == XO_E_SHUTDOWN_TIMEOUT)
 			xo_errf(e, XO_E_SHUTDOWN_TIMEOUT, "vm %s did not shut down within %d ms",
 				c->vm.name, timeout_ms);
-		goto fail;
+		return -1;
 	}
-	xo_qmp_close(q);
 	xo_updates_emit("vm", c->vm.uuid);
 	return 0;
 fail:

@@ -38,6 +38,7 @@
 
 #include <json-c/json.h>
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "backend.h"
 #include "config.h"
@@ -84,9 +85,12 @@ int kvm_vm_pause(struct xo_ctx *c, xo_err *e);
 int kvm_vm_unpause(struct xo_ctx *c, xo_err *e);
 int kvm_vm_shutdown(struct xo_ctx *c, const char *request, int timeout_ms, xo_err *e);
 int kvm_vm_destroy(struct xo_ctx *c, bool keep_build, xo_err *e);
-/* wait until device `id` is gone from qemu (its DEVICE_DELETED), at most timeout_ms */
-int kvm_wait_device_gone(const struct xo_ctx *c, struct xo_qmp *q, const char *id,
-			 int timeout_ms, xo_err *e);
+/* where the VM's event record ends now: a wait for what a command causes starts there */
+off_t kvm_events_mark(const char *uuid);
+/* wait until device `id` is gone from qemu (its DEVICE_DELETED in the event record after
+ * `from`, or qemu gone), at most timeout_ms. Holds no QMP connection meanwhile */
+int kvm_wait_device_gone(const struct xo_ctx *c, off_t from, const char *id, int timeout_ms,
+			 xo_err *e);
 
 /* kvm-dev.c */
 int kvm_vbd_plug(struct xo_ctx *c, const struct xo_vbd *v, xo_err *e);

@@ -4,7 +4,9 @@
  * One connection, one command at a time. Input is kept in a buffer and cut
  * into lines; each complete line is one JSON object. Waiting is poll() on
  * the socket with the time left before the caller's deadline, never a
- * sleep.
+ * sleep. Between calls the buffer holds no complete line (the events that
+ * came with a reply are kept at once), so polling the socket is enough to
+ * wait for the next event.
  */
 #include <errno.h>
 #include <poll.h>
@@ -171,6 +173,23 @@ static int error_reply(struct xo_qmp *q, const char *command, struct json_object
 		       "qemu refused QMP command %s: %s", command, d);
 }
 
+/* the events among the complete lines already read: after a reply, what came with it in the
+ * same read(2) is kept too, so that a caller who polls the socket for the next event does
+ * not sleep on one that is already here. Nothing is read from the socket */
+static void keep_buffered(struct xo_qmp *q)
+{
+	while (q->in.s && memchr(q->in.s, '\n', q->in.len)) {
+		struct json_object *m = NULL;
+		xo_err ignore;
+		if (read_message(q, 0, &m, &ignore) < 0)
+			continue;      /* that line was not JSON: it is consumed */
+		if (json_object_object_get_ex(m, "event", NULL))
+			keep_event(q, m);
+		else
+			json_object_put(m);
+	}
+}
+
 static int execute(struct xo_qmp *q, const char *command, struct json_object *args, int pass_fd,
 		   struct json_object **ret, int timeout_ms, xo_err *e)
 {
@@ -212,12 +231,14 @@ static int execute(struct xo_qmp *q, const char *command, struct json_object *ar
 		if (json_object_object_get_ex(m, "error", &v)) {
 			error_reply(q, command, v, e);
 			json_object_put(m);
+			keep_buffered(q);
 			return -1;
 		}
 		if (json_object_object_get_ex(m, "return", &v)) {
 			if (ret)
 				*ret = json_object_get(v);
 			json_object_put(m);
+			keep_buffered(q);
 			return 0;
 		}
 		json_object_put(m);

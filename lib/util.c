@@ -592,6 +592,9 @@ unsigned long long xo_proc_start_time(unsigned long pid)
 	if (!p)
 		return 0;
 	p++;
+	/* a zombie is gone too: a detached child's reaper may be an init that never reaps */
+	if (p[0] == ' ' && (p[1] == 'Z' || p[1] == 'X'))
+		return 0;
 	/* fields 3 to 21, then the start time */
 	for (int field = 3; field <= 22 && p; field++) {
 		while (*p == ' ')

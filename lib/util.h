@@ -109,7 +109,7 @@ bool xo_str_clean(const char *s);
  * no such pid, or a pid with another start time.
  */
 /* the start time of a process (field 22 of /proc/<pid>/stat, clock ticks since boot);
- * 0 when there is no such process */
+ * 0 when there is no such process, or it is a zombie */
 unsigned long long xo_proc_start_time(unsigned long pid);
 const char *xo_writer_id(void);
 bool xo_writer_alive(unsigned long pid, unsigned long long start);

@@ -6,7 +6,7 @@ be_setup() {
 	export XO_BACKEND=kvm
 	command -v "${XO_QEMU_KVM:-qemu-system-x86_64}" >/dev/null || skip "qemu-system-x86_64 is not installed"
 	KVM_GUEST=$("$XO_SRC/tests/kvm/guest" path)
-	[ -s "$KVM_GUEST/vmlinuz" ] && [ -s "$KVM_GUEST/initrd.gz" ] ||
+	[ -s "$KVM_GUEST/vmlinux" ] && [ -s "$KVM_GUEST/initrd.gz" ] && [ -s "$KVM_GUEST/cmdline" ] ||
 		skip "the kvm test guest is not built (make check-kvm builds it)"
 }
 
@@ -16,8 +16,8 @@ be_teardown() {
 
 be_vm() {
 	local name=$1 vcpus=${2:-1}
-	xo-vm-add --name "$name" --type pv --memory 128M --vcpus "$vcpus" --kernel "$KVM_GUEST/vmlinuz" \
-		--ramdisk "$KVM_GUEST/initrd.gz" --cmdline "console=ttyS0 quiet loglevel=1" >/dev/null
+	xo-vm-add --name "$name" --type pv --memory 128M --vcpus "$vcpus" --kernel "$KVM_GUEST/vmlinux" \
+		--ramdisk "$KVM_GUEST/initrd.gz" --cmdline "$(cat "$KVM_GUEST/cmdline")" >/dev/null
 	xo-vbd-add "$name" --name xvda --path "$CONF_RW" >/dev/null
 	xo-vbd-add "$name" --name xvdb --path "$CONF_RO" --mode ro >/dev/null
 	xo-vif-add "$name" --bridge xenbr0 --mac "$CONF_MAC" >/dev/null
@@ -33,12 +33,22 @@ be_guest_wait() {
 	fail "vm $vm: no $marker x$count on its console in 180 s: $(conf_console "$vm" | tail -5)"
 }
 
-# a command on the guest's serial line, through xo-vm-console (qemu reads a pty
-# once it sees it open: within a second)
+# a command on the guest's serial line, through xo-vm-console; done when the guest has
+# acknowledged it (XO-GUEST-ACK, counted over all its boots), at most 60 s
 be_guest_do() {
-	local vm=$1
+	local vm=$1 n i pid
 	shift
-	{ printf '%s\n' "$*"; sleep 0.3; } | timeout 1 xo-vm-console "$vm" >/dev/null 2>&1 || true
+	n=$(conf_console "$vm" | grep -cF "XO-GUEST-ACK $*" || true)
+	printf '%s\n' "$*" | xo-vm-console "$vm" >/dev/null 2>&1 &
+	pid=$!
+	for i in $(seq 300); do
+		[ "$(conf_console "$vm" | grep -cF "XO-GUEST-ACK $*")" -gt "$n" ] && break
+		sleep 0.2
+	done
+	kill "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	[ "$(conf_console "$vm" | grep -cF "XO-GUEST-ACK $*")" -gt "$n" ] ||
+		fail "vm $vm: the guest did not acknowledge '$*' in 60 s: $(conf_console "$vm" | tail -3)"
 }
 
 be_can() {

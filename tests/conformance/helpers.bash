@@ -34,12 +34,16 @@ load ../helpers
 
 : "${XO_CONF_BACKEND:=sim}"
 # shellcheck source=/dev/null
-. "$BATS_TEST_DIRNAME/backend-$XO_CONF_BACKEND.bash"
+. "${BASH_SOURCE[0]%/*}/backend-$XO_CONF_BACKEND.bash"
 
 CONF_MAC=00:16:3e:5a:00:01
 CONF_RW_HEAD=XO-CONF-DISK-RW:
 CONF_RO_HEAD=XO-CONF-DISK-RO:
 CONF_CD_HEAD=XO-CONF-CDROM-1:
+# the bound of a clean shutdown in the cases (xo-vm-shutdown --timeout): a guest that has
+# printed READY powers off in seconds, one that never does fails its case in a minute, not
+# in xo's default 20 minutes
+CONF_SHUTDOWN_TIMEOUT=60
 
 # the hex of 16 bytes of text, as the guest prints them
 hex16() {
@@ -98,6 +102,25 @@ assert_halted_clean() {
 # a guest line of the last scan TAG: scan_lines VM TAG
 scan_lines() {
 	conf_console "$1" | sed -n "/XO-GUEST-SCAN-$2-BEGIN/,/XO-GUEST-SCAN-$2-END/p"
+}
+
+# scan until the guest sees every pattern (a grep regexp) in one scan, at most 30 scans a
+# second apart: a device plugged in shows in the guest once it has handled the event of
+# its bus (ACPI on kvm). scan_until VM TAG PATTERN...; the scans are TAG_1_, TAG_2_...
+scan_until() {
+	local vm=$1 tag=$2 i p seen
+	shift 2
+	for i in $(seq 30); do
+		be_guest_do "$vm" scan "${tag}_${i}_"
+		be_guest_wait "$vm" "XO-GUEST-SCAN-${tag}_${i}_-END"
+		seen=1
+		for p in "$@"; do
+			scan_lines "$vm" "${tag}_${i}_" | grep -q -- "$p" || seen=0
+		done
+		[ "$seen" = 1 ] && return 0
+		sleep 1
+	done
+	fail "vm $vm: 30 scans in, the guest does not see $*: $(scan_lines "$vm" "${tag}_30_")"
 }
 
 # start the watcher for this test's state directory
