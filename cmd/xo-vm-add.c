@@ -9,7 +9,7 @@
 enum { O_TYPE = 256, O_MEMORY, O_MEMORY_MIN, O_MEMORY_MAX, O_STATIC_MAX, O_VCPUS, O_VCPU_MAX,
 	O_KERNEL, O_RAMDISK, O_CMDLINE, O_BOOTLOADER, O_BOOTLOADER_ARGS, O_BOOT_ORDER,
 	O_FRAMEBUFFER, O_PLATFORM, O_XSDATA, O_ON_SHUTDOWN, O_ON_REBOOT, O_ON_CRASH, O_UUID,
-	O_NAME };
+	O_NAME, O_MEMORY_TARGET, O_CPUS };
 
 static const struct xo_opt opts[] = {
 	{ 'f', "file", "FILE", "read the VM as JSON from FILE ('-': standard input)" },
@@ -19,8 +19,10 @@ static const struct xo_opt opts[] = {
 	{ O_MEMORY_MIN, "memory-min", "SIZE", "dynamic minimum memory" },
 	{ O_MEMORY_MAX, "memory-max", "SIZE", "dynamic maximum memory" },
 	{ O_STATIC_MAX, "memory-static-max", "SIZE", "static maximum memory" },
+	{ O_MEMORY_TARGET, "memory-target", "SIZE", "memory the guest starts with (default: dynamic maximum)" },
 	{ O_VCPUS, "vcpus", "N", "virtual CPUs at start (default 1)" },
 	{ O_VCPU_MAX, "vcpu-max", "N", "maximum virtual CPUs (default: vcpus)" },
+	{ O_CPUS, "cpus", "LIST", "host CPUs the virtual CPUs may run on (0-3,6; default all)" },
 	{ O_KERNEL, "kernel", "FILE", "kernel to boot (pv, pvh)" },
 	{ O_RAMDISK, "ramdisk", "FILE", "initial ramdisk" },
 	{ O_CMDLINE, "cmdline", "STRING", "kernel command line" },
@@ -77,6 +79,8 @@ int main(int argc, char **argv)
 		case O_MEMORY_MIN: size_opt(&cli, "memory-min", &vm.memory_dynamic_min); break;
 		case O_MEMORY_MAX: size_opt(&cli, "memory-max", &vm.memory_dynamic_max); break;
 		case O_STATIC_MAX: size_opt(&cli, "memory-static-max", &vm.memory_static_max); break;
+		case O_MEMORY_TARGET: size_opt(&cli, "memory-target", &vm.memory_target); break;
+		case O_CPUS: free(vm.affinity); vm.affinity = xstrdup(cli.arg); break;
 		case O_VCPUS:
 			if (xo_parse_uint(cli.arg, 1u << 20, &vm.vcpus) < 0)
 				xo_cli_usage_error(&cli, "invalid vcpus '%s'", cli.arg);
@@ -135,8 +139,10 @@ int main(int argc, char **argv)
 				vm.memory_static_max = memory;
 			if (!vm.memory_dynamic_max)
 				vm.memory_dynamic_max = memory;
+			/* a lower target opens the range down to it (xl's memory= below maxmem=) */
 			if (!vm.memory_dynamic_min)
-				vm.memory_dynamic_min = memory;
+				vm.memory_dynamic_min = vm.memory_target && vm.memory_target < memory
+							? vm.memory_target : memory;
 		}
 	}
 	if (xo_vm_add(&vm, &devs, &e) < 0) {

@@ -59,6 +59,9 @@ _xo_programs=(
 	xo-vm-destroy
 	xo-vm-pause
 	xo-vm-unpause
+	xo-vm-set-memory
+	xo-vm-set-vcpus
+	xo-vm-set-affinity
 	xo-domain-destroy
 	xo-domain-pause
 	xo-domain-unpause

@@ -289,6 +289,33 @@ int xo_be_vm_destroy(struct xo_ctx *c, bool keep_build, xo_err *e)
 	return c->b->ops->vm_destroy(c, keep_build, e);
 }
 
+int xo_be_vm_set_memory(struct xo_ctx *c, uint64_t target, uint64_t dynamic_min,
+			uint64_t dynamic_max, xo_err *e)
+{
+	if (dynamic_min > target || target > dynamic_max || dynamic_max > c->vm.memory_static_max ||
+	    target < XO_MEMORY_MIN || target % 4096)
+		return xo_errf(e, XO_E_INVALID, "invalid memory target %llu (range %llu to %llu, "
+			       "static maximum %llu)", (unsigned long long)target,
+			       (unsigned long long)dynamic_min, (unsigned long long)dynamic_max,
+			       (unsigned long long)c->vm.memory_static_max);
+	NEED(c->b, vm_set_memory, "change a running vm's memory");
+	return c->b->ops->vm_set_memory(c, target, dynamic_min, dynamic_max, e);
+}
+
+int xo_be_vm_set_vcpus(struct xo_ctx *c, unsigned n, xo_err *e)
+{
+	if (n == 0 || n > c->vm.vcpu_max)
+		return xo_errf(e, XO_E_INVALID, "invalid vcpus %u: 1 to %u", n, c->vm.vcpu_max);
+	NEED(c->b, vm_set_vcpus, "change a running vm's vcpus");
+	return c->b->ops->vm_set_vcpus(c, n, e);
+}
+
+int xo_be_vm_set_affinity(struct xo_ctx *c, const uint8_t *map, xo_err *e)
+{
+	NEED(c->b, vm_set_affinity, "pin a running vm's vcpus");
+	return c->b->ops->vm_set_affinity(c, map, e);
+}
+
 int xo_be_events_open(struct xo_backend *b, struct xo_events **ev, xo_err *e)
 {
 	if (!b->ops->events_open || !b->ops->events_fd || !b->ops->events_next)

@@ -42,6 +42,18 @@
  *   dm_start, dm_stop, needs_dm  the device model (NULL: no such step)
  *   set_action_request           the crash-safety marker (below)
  *   vm_pause, vm_unpause, vm_shutdown, vm_destroy
+ *   vm_set_memory, vm_set_vcpus, vm_set_affinity
+ *                                changes at run time (optional: NULL means
+ *                                the backend cannot, class unimplemented):
+ *                                the balloon target, the vcpus the guest is
+ *                                asked to have online, the host cpus its
+ *                                vcpus may run on. The Xen family writes
+ *                                memory/target and maxmem, cpu/N/availability
+ *                                and calls xc_vcpu_setaffinity; kvm would
+ *                                use QMP's balloon, device_add of a cpu and
+ *                                the affinity of qemu's vcpu threads; libvirt
+ *                                virDomainSetMemoryFlags, virDomainSetVcpusFlags
+ *                                and virDomainPinVcpuFlags
  *   events_open, events_fd, events_next, events_close
  *                                the watcher's event source
  *   console_tty, console_log     consoles
@@ -93,6 +105,8 @@ struct xo_vm_live {
 	char action_request[16];     /* "", "poweroff", "reboot": see the marker above */
 	uint64_t memory_actual, memory_target;   /* bytes */
 	unsigned vcpus;              /* the vcpus the guest is asked to have online */
+	unsigned vcpus_online;       /* the vcpus the hypervisor counts as up (0: unknown) */
+	char affinity[128];          /* host cpus vcpu 0 may run on ("0-3"; "" any or unknown) */
 	uint64_t cpu_time_ns;
 	double start_time;           /* wall clock */
 	char console_tty[128];       /* a pty to attach to ("" if none yet) */
@@ -173,6 +187,14 @@ struct xo_backend_ops {
 	 * record for a reboot. Works from what the host shows when the configuration of the
 	 * devices is unreadable (c->devices_broken) */
 	int (*vm_destroy)(struct xo_ctx *c, bool keep_build, xo_err *e);
+	/* run-time changes of a VM with a running (or paused) instance, before the stored
+	 * configuration changes; the caller checked the values against c->vm: the balloon
+	 * target and dynamic range (bytes), the vcpus online, the host cpus every vcpu may
+	 * run on (map: XO_CPUS_MAX bits; NULL: any) */
+	int (*vm_set_memory)(struct xo_ctx *c, uint64_t target, uint64_t dynamic_min,
+			     uint64_t dynamic_max, xo_err *e);
+	int (*vm_set_vcpus)(struct xo_ctx *c, unsigned n, xo_err *e);
+	int (*vm_set_affinity)(struct xo_ctx *c, const uint8_t *map, xo_err *e);
 
 	int (*events_open)(struct xo_backend *b, struct xo_events **ev, xo_err *e);
 	/* readable when events_next has something to say */
@@ -239,6 +261,10 @@ int xo_be_vm_pause(struct xo_ctx *c, xo_err *e);
 int xo_be_vm_unpause(struct xo_ctx *c, xo_err *e);
 int xo_be_vm_shutdown(struct xo_ctx *c, const char *request, int timeout_ms, xo_err *e);
 int xo_be_vm_destroy(struct xo_ctx *c, bool keep_build, xo_err *e);
+int xo_be_vm_set_memory(struct xo_ctx *c, uint64_t target, uint64_t dynamic_min,
+			uint64_t dynamic_max, xo_err *e);
+int xo_be_vm_set_vcpus(struct xo_ctx *c, unsigned n, xo_err *e);
+int xo_be_vm_set_affinity(struct xo_ctx *c, const uint8_t *map, xo_err *e);
 int xo_be_events_open(struct xo_backend *b, struct xo_events **ev, xo_err *e);
 int xo_be_events_fd(struct xo_backend *b, struct xo_events *ev);
 int xo_be_events_next(struct xo_backend *b, struct xo_events *ev, xo_event_fn fn, void *arg,

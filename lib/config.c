@@ -786,6 +786,27 @@ static int edit_begin(const char *uuid, xo_err *e)
 	return vmfd;
 }
 
+int xo_vm_save(const struct xo_vm *vm, xo_err *e)
+{
+	struct xo_vm check;
+	struct json_object *o = xo_vm_to_json(vm);
+	int vmfd, r;
+
+	/* what is stored reads back: the same checks as a load */
+	xo_vm_init(&check);
+	r = xo_vm_from_json(o, &check, e);
+	xo_vm_free(&check);
+	if (r < 0 || (vmfd = edit_begin(vm->uuid, e)) < 0) {
+		json_object_put(o);
+		return -1;
+	}
+	r = write_json(vmfd, "config", o, 0, e);
+	close(vmfd);
+	if (r == 0)
+		xo_updates_emit("vm", vm->uuid);
+	return r;
+}
+
 static int load_vm_type(const char *uuid, enum xo_vm_type *t, xo_err *e)
 {
 	struct xo_vm vm;

@@ -153,5 +153,5 @@ void xo_extra_backend_set_int(struct xo_extra *x, const char *key, int64_t v)
 
 uint64_t xo_vm_reserve_kib(const struct xo_vm *vm)
 {
-	return vm->memory_dynamic_max / 1024 + XO_MEMORY_OVERHEAD_KIB;
+	return xo_vm_memory_target(vm) / 1024 + XO_MEMORY_OVERHEAD_KIB;
 }

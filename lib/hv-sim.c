@@ -113,7 +113,8 @@ static int sim_domain_create(struct xf *x, const struct xf_create_args *a,
 	snprintf(req, sizeof(req), "create uuid=%s hvm=%d hap=%d iommu=%d max_vcpus=%u "
 		 "max_memory_kib=%llu max_grant_frames=%u max_maptrack_frames=%u",
 		 uuid, a->type != XO_VM_PV, a->hap, a->iommu, a->max_vcpus,
-		 (unsigned long long)a->max_memory_kib, a->max_grant_frames ? a->max_grant_frames : 64,
+		 (unsigned long long)(a->target_kib ? a->target_kib : a->max_memory_kib),
+		 a->max_grant_frames ? a->max_grant_frames : 64,
 		 a->max_maptrack_frames ? a->max_maptrack_frames : 1024);
 	r = call(x, req, &reply, e);
 	if (r == 0 && (r = xo_hv_field_u64(reply.s, "domid", &id, e)) == 0)
@@ -269,6 +270,54 @@ static int sim_host_info(struct xf *x, struct xo_hostinfo *out, xo_err *e)
 	return r;
 }
 
+/* the simulated guest follows memory/target itself (sim/guest.c): the hypervisor only
+ * enforces the new maximum */
+static int sim_domain_set_memory(struct xf *x, uint32_t domid, enum xo_vm_type type,
+				 uint64_t target_kib, xo_err *e)
+{
+	(void)type;
+	return simple(x, e, "maxmem domid=%u kib=%llu", domid, (unsigned long long)target_kib);
+}
+
+static int sim_vcpu_set_affinity(struct xf *x, uint32_t domid, unsigned vcpu, const uint8_t *map,
+				 xo_err *e)
+{
+	char list[1024];
+
+	xo_cpulist_format(map, XO_CPUS_MAX, list, sizeof(list));
+	if (!list[0])
+		return xo_errf(e, XO_E_INVALID, "an empty cpu map for vcpu %u of domain %u", vcpu, domid);
+	return simple(x, e, "affinity domid=%u vcpu=%u cpus=%s", domid, vcpu, list);
+}
+
+static int sim_vcpu_info(struct xf *x, uint32_t domid, unsigned vcpu, struct xf_vcpuinfo *out,
+			 xo_err *e)
+{
+	struct xo_buf reply = XO_BUF_INIT;
+	char req[96], cpus[1024];
+	uint64_t online, cpu, ns;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	snprintf(req, sizeof(req), "vcpu domid=%u vcpu=%u", domid, vcpu);
+	r = call(x, req, &reply, e);
+	if (r == 0 && (xo_hv_field_u64(reply.s, "online", &online, e) < 0 ||
+		       xo_hv_field_u64(reply.s, "cpu", &cpu, e) < 0 ||
+		       xo_hv_field_u64(reply.s, "cpu_ns", &ns, e) < 0))
+		r = -1;
+	if (r == 0 && (!xo_hv_field(reply.s, "affinity", cpus, sizeof(cpus)) ||
+		       xo_cpulist_parse(cpus, out->affinity, "affinity", e) < 0))
+		r = xo_errf(e, XO_E_INTERNAL, "the simulator's vcpu reply lacks an affinity");
+	if (r == 0) {
+		out->online = online;
+		out->running = online;
+		out->cpu = online ? (int)cpu : -1;
+		out->cpu_time_ns = ns;
+	}
+	xo_buf_free(&reply);
+	return r;
+}
+
 static int sim_dm_start(struct xf *x, uint32_t domid, const struct xf_dm_args *a, int *pid,
 			xo_err *e)
 {
@@ -350,6 +399,9 @@ const struct xf_hv_ops xf_hv_sim = {
 	.domain_info = sim_domain_info,
 	.domain_list = sim_domain_list,
 	.host_info = sim_host_info,
+	.domain_set_memory = sim_domain_set_memory,
+	.vcpu_set_affinity = sim_vcpu_set_affinity,
+	.vcpu_info = sim_vcpu_info,
 	.dm_start = sim_dm_start,
 	.dm_stop = sim_dm_stop,
 	.pci_assign = sim_pci_assign,

@@ -18,8 +18,9 @@
  *                   APIC, PV none; max vcpus, event channels, grant and
  *                   maptrack frames; grant table v2 if the host has it)
  *                   xc_domain_max_vcpus        (still needed in 4.17)
- *                   xc_domain_setmaxmem        (+ 1 MiB, as libxl: the frames
- *                                               the builder adds beyond RAM)
+ *                   xc_domain_setmaxmem        (the target + 1 MiB, as libxl:
+ *                                               the frames the builder adds
+ *                                               beyond RAM)
  *                   PV: xc_domain_set_memmap_limit
  *                   xc_domain_set_tsc_info     (default mode)
  *                   HVM/PVH: timer mode (HVM also HPET and vpt_align), and
@@ -47,6 +48,12 @@
  *   pause, unpause, shutdown (xc_domain_shutdown with the reason), destroy,
  *   domain_info/list (xc_domain_getinfolist, checked: 4.17 has no
  *   getinfo_single), host_info (xc_physinfo).
+ *   domain_set_memory  as libxl's libxl_set_memory_target: maxmem to the new
+ *                   target + 1 MiB, and for an HVM container its
+ *                   populate-on-demand target (a no-op for a domain built
+ *                   without PoD)
+ *   vcpu_set_affinity, vcpu_info  xc_vcpu_setaffinity (hard), xc_vcpu_getinfo
+ *                   and xc_vcpu_getaffinity
  * Memory sizes are KiB; Xen pages are 4 KiB.
  */
 #include <dirent.h>
@@ -226,7 +233,10 @@ static int x_domain_create(struct xf *x, const struct xf_create_args *a,
 		hvx_fail(p, e, errno, "xc_domain_max_vcpus %u of domain %u", a->max_vcpus, domid);
 		goto fail;
 	}
-	if (xc_domain_setmaxmem(p->xch, domid, a->max_memory_kib + MAXMEM_SLACK_KIB) < 0) {
+	/* maxmem follows the balloon target, as libxl sets it: a guest cannot take more than
+	 * it was given (and the memory ledger counted) */
+	if (xc_domain_setmaxmem(p->xch, domid,
+				(a->target_kib ? a->target_kib : a->max_memory_kib) + MAXMEM_SLACK_KIB) < 0) {
 		hvx_fail(p, e, errno, "xc_domain_setmaxmem of domain %u", domid);
 		goto fail;
 	}
@@ -667,6 +677,78 @@ static int x_host_info(struct xf *x, struct xo_hostinfo *out, xo_err *e)
 	return 0;
 }
 
+static int x_domain_set_memory(struct xf *x, uint32_t domid, enum xo_vm_type type,
+			       uint64_t target_kib, xo_err *e)
+{
+	struct xen_priv *p = P(x);
+
+	clear_last(p);
+	if (xc_domain_setmaxmem(p->xch, domid, target_kib + MAXMEM_SLACK_KIB) < 0)
+		return hvx_fail(p, e, errno, "xc_domain_setmaxmem %" PRIu64 " KiB of domain %u",
+				target_kib + MAXMEM_SLACK_KIB, domid);
+	if (type != XO_VM_PV) {
+		/* the emulated VGA's memory is not the guest's RAM (build_hvm) */
+		uint64_t ram = target_kib - (type == XO_VM_HVM && target_kib > HVM_VIDEO_KIB ? HVM_VIDEO_KIB : 0);
+		if (xc_domain_set_pod_target(p->xch, domid, ram / 4, NULL, NULL, NULL) < 0)
+			return hvx_fail(p, e, errno, "xc_domain_set_pod_target %" PRIu64 " KiB of domain %u",
+					ram, domid);
+	}
+	return 0;
+}
+
+static int x_vcpu_set_affinity(struct xf *x, uint32_t domid, unsigned vcpu, const uint8_t *map,
+			       xo_err *e)
+{
+	struct xen_priv *p = P(x);
+	xc_cpumap_t hard = xc_cpumap_alloc(p->xch);
+	int size = xc_get_cpumap_size(p->xch), r = 0;
+
+	if (!hard || size <= 0) {
+		free(hard);
+		return hvx_fail(p, e, errno, "allocating a cpu map");
+	}
+	memcpy(hard, map, (size_t)size < XO_CPUMAP_BYTES ? (size_t)size : XO_CPUMAP_BYTES);
+	clear_last(p);
+	if (xc_vcpu_setaffinity(p->xch, domid, (int)vcpu, hard, NULL, XEN_VCPUAFFINITY_HARD) < 0)
+		r = hvx_fail(p, e, errno, "xc_vcpu_setaffinity of vcpu %u of domain %u", vcpu, domid);
+	free(hard);
+	return r;
+}
+
+static int x_vcpu_info(struct xf *x, uint32_t domid, unsigned vcpu, struct xf_vcpuinfo *out,
+		       xo_err *e)
+{
+	struct xen_priv *p = P(x);
+	xc_vcpuinfo_t vi;
+	xc_cpumap_t hard = xc_cpumap_alloc(p->xch);
+	int size = xc_get_cpumap_size(p->xch), r = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (!hard || size <= 0) {
+		free(hard);
+		return hvx_fail(p, e, errno, "allocating a cpu map");
+	}
+	clear_last(p);
+	if (xc_vcpu_getinfo(p->xch, domid, vcpu, &vi) < 0) {
+		hvx_fail(p, e, errno, "xc_vcpu_getinfo of vcpu %u of domain %u", vcpu, domid);
+		goto out;
+	}
+	if (xc_vcpu_getaffinity(p->xch, domid, (int)vcpu, hard, NULL, XEN_VCPUAFFINITY_HARD) < 0) {
+		hvx_fail(p, e, errno, "xc_vcpu_getaffinity of vcpu %u of domain %u", vcpu, domid);
+		goto out;
+	}
+	out->online = vi.online;
+	out->blocked = vi.blocked;
+	out->running = vi.running;
+	out->cpu = vi.online ? (int)vi.cpu : -1;
+	out->cpu_time_ns = vi.cpu_time;
+	memcpy(out->affinity, hard, (size_t)size < XO_CPUMAP_BYTES ? (size_t)size : XO_CPUMAP_BYTES);
+	r = 0;
+out:
+	free(hard);
+	return r;
+}
+
 /* ------------------------------------------------------------------------ open/close */
 
 /*
@@ -755,6 +837,9 @@ const struct xf_hv_ops xf_hv_xen = {
 	.domain_info = x_domain_info,
 	.domain_list = x_domain_list,
 	.host_info = x_host_info,
+	.domain_set_memory = x_domain_set_memory,
+	.vcpu_set_affinity = x_vcpu_set_affinity,
+	.vcpu_info = x_vcpu_info,
 	.dm_start = hvx_dm_start,
 	.dm_stop = hvx_dm_stop,
 	.pci_assign = hvx_pci_assign,

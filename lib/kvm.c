@@ -66,6 +66,13 @@ static int kvm_check(struct xo_backend *b, const struct xo_vm *vm, const struct 
 			      "not memory.static_max (%llu)",
 			      (unsigned long long)vm->memory_dynamic_max,
 			      (unsigned long long)vm->memory_static_max);
+	if (vm->memory_target && vm->memory_target != vm->memory_static_max)
+		return refuse(vm, e, "a kvm guest has fixed memory, and memory.target (%llu) is not "
+			      "memory.static_max (%llu)", (unsigned long long)vm->memory_target,
+			      (unsigned long long)vm->memory_static_max);
+	if (vm->affinity)
+		return refuse(vm, e, "the kvm backend does not pin vcpus yet (affinity %s)",
+			      vm->affinity);
 	if (fw && strcmp(fw, "bios") != 0 && strcmp(fw, "uefi") != 0)
 		return refuse(vm, e, "platform firmware is '%s': expected bios or uefi", fw);
 	if (fw && vm->type != XO_VM_HVM)

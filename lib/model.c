@@ -282,6 +282,7 @@ void xo_vm_free(struct xo_vm *vm)
 	free(vm->bootloader);
 	free(vm->bootloader_args);
 	free(vm->boot_order);
+	free(vm->affinity);
 	xo_kvs_free(&vm->platform);
 	xo_kvs_free(&vm->xsdata);
 	memset(vm, 0, sizeof(*vm));
@@ -347,6 +348,36 @@ int xo_vm_check(struct xo_vm *vm, xo_err *e)
 			       "invalid memory: dynamic_max %llu is larger than static_max %llu",
 			       (unsigned long long)vm->memory_dynamic_max,
 			       (unsigned long long)vm->memory_static_max);
+	if (vm->memory_target) {
+		if (memory_check(vm->memory_target, "target", e) < 0)
+			return -1;
+		if (vm->memory_target < vm->memory_dynamic_min ||
+		    vm->memory_target > vm->memory_dynamic_max)
+			return xo_errf(e, XO_E_INVALID,
+				       "invalid memory: target %llu is outside the dynamic range %llu to %llu",
+				       (unsigned long long)vm->memory_target,
+				       (unsigned long long)vm->memory_dynamic_min,
+				       (unsigned long long)vm->memory_dynamic_max);
+	}
+	if (vm->affinity) {
+		uint8_t map[XO_CPUMAP_BYTES];
+		char norm[256];
+		if (xo_cpulist_parse(vm->affinity, map, "affinity", e) < 0)
+			return -1;
+		xo_cpulist_format(map, XO_CPUS_MAX, norm, sizeof(norm));
+		if (strlen(norm) + 1 >= sizeof(norm))
+			return xo_errf(e, XO_E_INVALID, "invalid affinity '%s': too many ranges",
+				       vm->affinity);
+		char every[16];
+		snprintf(every, sizeof(every), "0-%d", XO_CPUS_MAX - 1);
+		/* every cpu is no restriction at all */
+		if (strcmp(norm, every) == 0) {
+			free(vm->affinity);
+			vm->affinity = NULL;
+		} else {
+			set_str(&vm->affinity, norm);
+		}
+	}
 	if (!vm->vcpu_max)
 		vm->vcpu_max = vm->vcpus;
 	if (vm->vcpus == 0)
@@ -402,9 +433,10 @@ int xo_vm_check(struct xo_vm *vm, xo_err *e)
 }
 
 static const char *const vm_keys[] = { "uuid", "name", "type", "memory", "vcpus", "vcpu_max",
-	"boot", "framebuffer", "platform", "xsdata", "on_shutdown", "on_reboot", "on_crash",
-	"vbds", "vifs", "pcis", NULL };
-static const char *const memory_keys[] = { "static_max", "dynamic_min", "dynamic_max", NULL };
+	"affinity", "boot", "framebuffer", "platform", "xsdata", "on_shutdown", "on_reboot",
+	"on_crash", "vbds", "vifs", "pcis", NULL };
+static const char *const memory_keys[] = { "static_max", "dynamic_min", "dynamic_max", "target",
+	NULL };
 static const char *const boot_keys[] = { "kernel", "ramdisk", "cmdline", "bootloader",
 	"bootloader_args", "order", NULL };
 
@@ -456,11 +488,13 @@ int xo_vm_from_json(struct json_object *o, struct xo_vm *vm, xo_err *e)
 		if (xo_json_check_keys(mem, memory_keys, "vm memory", e) < 0 ||
 		    xo_json_get_u64(mem, "static_max", "vm memory", XO_MEMORY_MAX, &vm->memory_static_max, e) < 0 ||
 		    xo_json_get_u64(mem, "dynamic_min", "vm memory", XO_MEMORY_MAX, &vm->memory_dynamic_min, e) < 0 ||
-		    xo_json_get_u64(mem, "dynamic_max", "vm memory", XO_MEMORY_MAX, &vm->memory_dynamic_max, e) < 0)
+		    xo_json_get_u64(mem, "dynamic_max", "vm memory", XO_MEMORY_MAX, &vm->memory_dynamic_max, e) < 0 ||
+		    xo_json_get_u64(mem, "target", "vm memory", XO_MEMORY_MAX, &vm->memory_target, e) < 0)
 			return -1;
 	}
 	if (xo_json_get_uint(o, "vcpus", "vm", 1u << 20, &vm->vcpus, e) < 0 ||
-	    xo_json_get_uint(o, "vcpu_max", "vm", 1u << 20, &vm->vcpu_max, e) < 0)
+	    xo_json_get_uint(o, "vcpu_max", "vm", 1u << 20, &vm->vcpu_max, e) < 0 ||
+	    opt_str(o, "affinity", "vm", &vm->affinity, e) < 0)
 		return -1;
 	if ((r = xo_json_get_object(o, "boot", "vm", &boot, e)) < 0)
 		return -1;
@@ -496,9 +530,13 @@ struct json_object *xo_vm_to_json(const struct xo_vm *vm)
 	xo_json_add_int(mem, "static_max", (int64_t)vm->memory_static_max);
 	xo_json_add_int(mem, "dynamic_min", (int64_t)vm->memory_dynamic_min);
 	xo_json_add_int(mem, "dynamic_max", (int64_t)vm->memory_dynamic_max);
+	if (vm->memory_target)
+		xo_json_add_int(mem, "target", (int64_t)vm->memory_target);
 	json_object_object_add(o, "memory", mem);
 	xo_json_add_int(o, "vcpus", vm->vcpus);
 	xo_json_add_int(o, "vcpu_max", vm->vcpu_max);
+	if (vm->affinity)
+		xo_json_add_str(o, "affinity", vm->affinity);
 	if (vm->kernel)
 		xo_json_add_str(boot, "kernel", vm->kernel);
 	if (vm->ramdisk)
@@ -519,6 +557,86 @@ struct json_object *xo_vm_to_json(const struct xo_vm *vm)
 	xo_json_add_str(o, "on_reboot", xo_action_name(vm->on_reboot));
 	xo_json_add_str(o, "on_crash", xo_action_name(vm->on_crash));
 	return o;
+}
+
+uint64_t xo_vm_memory_target(const struct xo_vm *vm)
+{
+	return vm->memory_target ? vm->memory_target : vm->memory_dynamic_max;
+}
+
+/* ---------------------------------------------------------------- cpu lists */
+
+static int cpu_number(const char **p, unsigned *out)
+{
+	unsigned long v;
+	char *end;
+
+	if (!isdigit((unsigned char)**p))
+		return -1;
+	errno = 0;
+	v = strtoul(*p, &end, 10);
+	if (errno || v >= XO_CPUS_MAX || end - *p > 4)
+		return -1;
+	*out = (unsigned)v;
+	*p = end;
+	return 0;
+}
+
+int xo_cpulist_parse(const char *s, uint8_t map[XO_CPUMAP_BYTES], const char *what, xo_err *e)
+{
+	const char *p = s;
+
+	memset(map, 0, XO_CPUMAP_BYTES);
+	if (strcmp(s, "all") == 0) {
+		memset(map, 0xff, XO_CPUMAP_BYTES);
+		return 0;
+	}
+	for (;;) {
+		unsigned lo, hi;
+		if (cpu_number(&p, &lo) < 0)
+			goto bad;
+		hi = lo;
+		if (*p == '-') {
+			p++;
+			if (cpu_number(&p, &hi) < 0 || hi < lo)
+				goto bad;
+		}
+		for (unsigned c = lo; c <= hi; c++)
+			map[c / 8] |= (uint8_t)(1u << (c % 8));
+		if (*p == '\0')
+			return 0;
+		if (*p++ != ',')
+			goto bad;
+	}
+bad:
+	return xo_errf(e, XO_E_INVALID, "invalid %s '%s': expected cpus such as 0-3,6 (each below %d) or all",
+		       what, s, XO_CPUS_MAX);
+}
+
+void xo_cpulist_format(const uint8_t *map, size_t nbits, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (size_t c = 0; c < nbits;) {
+		if (!(map[c / 8] & (1u << (c % 8)))) {
+			c++;
+			continue;
+		}
+		size_t hi = c;
+		while (hi + 1 < nbits && (map[(hi + 1) / 8] & (1u << ((hi + 1) % 8))))
+			hi++;
+		int w = hi == c ? snprintf(buf + n, n < size ? size - n : 0, "%s%zu", n ? "," : "", c)
+				: snprintf(buf + n, n < size ? size - n : 0, "%s%zu-%zu", n ? "," : "", c, hi);
+		if (w < 0 || n + (size_t)w >= size) {
+			/* truncated: the caller sees a full buffer */
+			if (size)
+				buf[size - 1] = '\0';
+			return;
+		}
+		n += (size_t)w;
+		c = hi + 1;
+	}
 }
 
 /* ---------------------------------------------------------------- VBD */

@@ -41,13 +41,16 @@ enum xo_action { XO_ACT_SHUTDOWN, XO_ACT_START, XO_ACT_PAUSE, XO_ACT_COREDUMP };
 #define XO_MEMORY_MIN (1ull << 20)          /* 1 MiB */
 #define XO_MEMORY_MAX (16ull << 40)         /* 16 TiB: Xen's limit */
 #define XO_VCPUS_MAX 128                    /* HVM_MAX_VCPUS */
+#define XO_CPUS_MAX 4096                    /* host cpus an affinity may name */
 
 struct xo_vm {
 	char uuid[XO_UUID_LEN + 1];
 	char *name;
 	enum xo_vm_type type;
 	uint64_t memory_static_max, memory_dynamic_min, memory_dynamic_max;
+	uint64_t memory_target;      /* the balloon target; 0: dynamic_max */
 	unsigned vcpus, vcpu_max;
+	char *affinity;              /* host cpus every vcpu may run on ("0-3,6"); NULL: any */
 	/* boot: direct (kernel/ramdisk/cmdline) or a bootloader (pv); hvm: boot order */
 	char *kernel, *ramdisk, *cmdline, *bootloader, *bootloader_args, *boot_order;
 	bool framebuffer;            /* pv only: a framebuffer needs a device model */
@@ -110,6 +113,19 @@ int xo_vm_check_files(const struct xo_vm *vm, xo_err *e);
 int xo_vm_from_json(struct json_object *o, struct xo_vm *vm, xo_err *e);
 struct json_object *xo_vm_to_json(const struct xo_vm *vm);
 int xo_vm_type_parse(const char *s, enum xo_vm_type *out, xo_err *e);
+/* the memory the guest is asked to have: memory_target, or dynamic_max when unset */
+uint64_t xo_vm_memory_target(const struct xo_vm *vm);
+
+/*
+ * CPU lists, as xl's cpus= and Linux's cpulist: "0-3,6", ranges and single
+ * cpus separated by commas, below XO_CPUS_MAX; "all" is every cpu. parse
+ * fills map (XO_CPUS_MAX bits, bit i = cpu i) and fails with class
+ * invalid_argument naming what; format writes the shortest list of a map
+ * ("" for none) into buf, "all" never.
+ */
+#define XO_CPUMAP_BYTES (XO_CPUS_MAX / 8)
+int xo_cpulist_parse(const char *s, uint8_t map[XO_CPUMAP_BYTES], const char *what, xo_err *e);
+void xo_cpulist_format(const uint8_t *map, size_t nbits, char *buf, size_t size);
 
 void xo_vbd_init(struct xo_vbd *v);
 void xo_vbd_free(struct xo_vbd *v);

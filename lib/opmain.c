@@ -208,6 +208,94 @@ int xo_lifecycle_main(int argc, char **argv, const char *op)
 	return xo_op_main(cli.argv[0], op, clean_op ? arg : "", &o);
 }
 
+/* ---------------------------------------------------------------- changes at run time */
+
+enum { O_MIN = 320, O_MAX };
+
+/* a size operand or option, as the micro-op's arg takes it (exact: 256M, 1536K) */
+static void size_word(struct xo_cli *cli, const char *what, const char *s, char *out, size_t size)
+{
+	uint64_t v;
+
+	if (xo_parse_size(s, &v) < 0 || v == 0)
+		xo_cli_usage_error(cli, "invalid %s '%s': expected a size such as 512M or 2G", what, s);
+	xo_fmt_size(v, out, size);
+}
+
+int xo_change_main(int argc, char **argv, enum xo_atom_kind kind)
+{
+	static const struct xo_opt memory_opts[] = {
+		{ O_MIN, "min", "SIZE", "the dynamic minimum memory (the lowest target)" },
+		{ O_MAX, "max", "SIZE", "the dynamic maximum memory (the highest target)" },
+		{ O_ASYNC, "async", NULL, "print the task id and return at once" },
+		{ O_PLAN_OP, "plan", NULL, "print the micro-op as an xo command instead" },
+		{ 'j', "json", NULL, "print the finished task (or the plan) as JSON" },
+		{ 0, NULL, NULL, NULL },
+	};
+	static const struct xo_opt plain_opts[] = {
+		{ O_ASYNC, "async", NULL, "print the task id and return at once" },
+		{ O_PLAN_OP, "plan", NULL, "print the micro-op as an xo command instead" },
+		{ 'j', "json", NULL, "print the finished task (or the plan) as JSON" },
+		{ 0, NULL, NULL, NULL },
+	};
+	const struct xo_atom_def *d = xo_atom_def(kind);
+	bool memory = kind == XO_A_VM_SET_MEMORY;
+	struct xo_cli cli;
+	struct xo_op_opts o = { .timeout_ms = -1 };
+	char w[3][32] = { "-", "-", "-" }, arg[64];
+	int c;
+
+	xo_cli_init(&cli, argc, argv,
+		    memory ? "[--min SIZE] [--max SIZE] [--async | --plan] [--json] VM [TARGET]" :
+		    kind == XO_A_VM_SET_VCPUS ? "[--async | --plan] [--json] VM N"
+					      : "[--async | --plan] [--json] VM CPUS",
+		    memory ? memory_opts : plain_opts);
+	while ((c = xo_cli_next(&cli)) != -1) {
+		switch (c) {
+		case O_ASYNC: o.async = true; break;
+		case 'j': o.json = true; break;
+		case O_PLAN_OP: o.plan = true; break;
+		case O_MIN: size_word(&cli, "--min", cli.arg, w[1], sizeof(w[1])); break;
+		case O_MAX: size_word(&cli, "--max", cli.arg, w[2], sizeof(w[2])); break;
+		}
+	}
+	if (o.async && o.plan)
+		xo_cli_usage_error(&cli, "--async and --plan do not go together");
+	if (memory) {
+		xo_cli_operands(&cli, 1, 2);
+		if (cli.argc == 2)
+			size_word(&cli, "target", cli.argv[1], w[0], sizeof(w[0]));
+		else if (strcmp(w[1], "-") == 0 && strcmp(w[2], "-") == 0)
+			xo_cli_usage_error(&cli, "nothing to change: give a target, --min or --max");
+		snprintf(arg, sizeof(arg), "%s %s %s", w[0], w[1], w[2]);
+	} else if (kind == XO_A_VM_SET_VCPUS) {
+		unsigned n;
+		xo_cli_operands(&cli, 2, 2);
+		if (xo_parse_uint(cli.argv[1], XO_VCPUS_MAX, &n) < 0 || n == 0)
+			xo_cli_usage_error(&cli, "invalid vcpus '%s': expected 1 to %d", cli.argv[1],
+					   XO_VCPUS_MAX);
+		snprintf(arg, sizeof(arg), "%u", n);
+	} else {
+		uint8_t map[XO_CPUMAP_BYTES];
+		xo_err e;
+		xo_cli_operands(&cli, 2, 2);
+		if (xo_cpulist_parse(cli.argv[1], map, "cpus", &e) < 0)
+			xo_cli_usage_error(&cli, "%s", e.msg);
+		if (strcmp(cli.argv[1], "all") == 0)
+			snprintf(arg, sizeof(arg), "all");
+		else
+			xo_cpulist_format(map, XO_CPUS_MAX, arg, sizeof(arg));
+		/* a task carries 63 characters: a longer list goes into the configuration
+		 * with xo-vm-add -f */
+		if (strlen(arg) + 1 >= sizeof(arg))
+			xo_cli_usage_error(&cli, "cpu list '%s' too long (at most %zu characters)",
+					   cli.argv[1], sizeof(arg) - 2);
+	}
+	if (o.plan)
+		return xo_op_print_plan(cli.argv[0], d->name, arg, o.json);
+	return xo_op_main(cli.argv[0], d->name, arg, &o);
+}
+
 /* ---------------------------------------------------------------- micro-ops by hand */
 
 enum { O_REASON = 256, O_FORCE, O_TIMEOUT, O_KEEP, O_ALLOW };

@@ -31,6 +31,10 @@ int xo_op_main(const char *ref, const char *op, const char *arg, const struct xo
  * operation; shutdown and reboot take --force and --timeout (how long the guest has) */
 int xo_lifecycle_main(int argc, char **argv, const char *op);
 
+/* the whole main of xo-vm-set-memory, -set-vcpus, -set-affinity: the operation of one
+ * micro-op, kind */
+int xo_change_main(int argc, char **argv, enum xo_atom_kind kind);
+
 /* the whole main of a micro-op program */
 int xo_atom_main(int argc, char **argv, enum xo_atom_kind kind);
 

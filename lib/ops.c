@@ -167,7 +167,9 @@ failed:
 /* ---------------------------------------------------------------- operations */
 
 /* the values the build used, kept across a reboot: a reboot does not pick up config changes
- * to memory, vcpus or the kernel (they are fixed for the domain's lifetime, as in xenopsd) */
+ * to the maximum memory, vcpus or the kernel (they are fixed for the domain's lifetime, as in
+ * xenopsd); the memory target and the vcpus online are what the domain last had (the
+ * changes at run time update the record too) */
 static void apply_build_record(struct xo_ctx *ctx)
 {
 	struct xo_extra x;
@@ -186,10 +188,19 @@ static void apply_build_record(struct xo_ctx *ctx)
 		ctx->vm.cmdline = x.cmdline ? xstrdup(x.cmdline) : NULL;
 		if (x.static_max_kib)
 			ctx->vm.memory_static_max = x.static_max_kib * 1024;
-		if (x.target_kib)
-			ctx->vm.memory_dynamic_max = x.target_kib * 1024;
-		if (ctx->vm.memory_dynamic_min > ctx->vm.memory_dynamic_max)
-			ctx->vm.memory_dynamic_min = ctx->vm.memory_dynamic_max;
+		if (x.target_kib) {
+			/* the target the domain had (a set-memory changes the record too) */
+			uint64_t t = x.target_kib * 1024;
+			if (t > ctx->vm.memory_static_max)
+				t = ctx->vm.memory_static_max;
+			ctx->vm.memory_target = t;
+			if (ctx->vm.memory_dynamic_max < t)
+				ctx->vm.memory_dynamic_max = t;
+			if (ctx->vm.memory_dynamic_max > ctx->vm.memory_static_max)
+				ctx->vm.memory_dynamic_max = ctx->vm.memory_static_max;
+			if (ctx->vm.memory_dynamic_min > t)
+				ctx->vm.memory_dynamic_min = t;
+		}
 		if (x.vcpus)
 			ctx->vm.vcpus = x.vcpus;
 		if (x.max_vcpus)
@@ -218,7 +229,8 @@ static int precondition(struct xo_ctx *ctx, const char *op, xo_err *e)
 			return -1;
 		return xo_be_check(ctx->b, &ctx->vm, &ctx->d, e);
 	}
-	if (strcmp(op, "VM_destroy") == 0)
+	/* a destroy, and a change that a halted VM takes into its configuration */
+	if (strcmp(op, "VM_destroy") == 0 || xo_op_changes_vm(op))
 		return 0;
 	if (!l.exists)
 		return xo_errf(e, XO_E_POWER_STATE, "vm %s is halted", ctx->vm.name);
@@ -246,7 +258,14 @@ int xo_op_run_plan(struct xo_ctx *ctx, const char *op, const char *arg, double f
 }
 
 static const char *const ops[] = { "VM_start", "VM_shutdown", "VM_reboot", "VM_destroy",
-	"VM_pause", "VM_unpause", "VM_check_state", NULL };
+	"VM_pause", "VM_unpause", "VM_check_state", "VM_set_memory_dynamic_range", "VM_set_vcpus",
+	"VM_set_vcpu_affinity", NULL };
+
+bool xo_op_changes_vm(const char *op)
+{
+	return strcmp(op, "VM_set_memory_dynamic_range") == 0 || strcmp(op, "VM_set_vcpus") == 0 ||
+	       strcmp(op, "VM_set_vcpu_affinity") == 0;
+}
 
 bool xo_op_known(const char *op)
 {

@@ -11,8 +11,11 @@
  *
  * An operation (VM_start, ...) is computed from the stored configuration as
  * a plain list of micro-ops with no branching (plans.c); plans may differ by
- * backend (a backend without a device model has no such step). VM_start,
- * after xenopsd:
+ * backend (a backend without a device model has no such step). The changes
+ * at run time (VM_set_memory_dynamic_range, VM_set_vcpus,
+ * VM_set_vcpu_affinity) are operations of one micro-op each, as xenopsd
+ * queues its atomics: queued on the VM like a pause, their program is the
+ * operation's. VM_start, after xenopsd:
  *
  *   hook vm-pre-start, VM_create, VM_build,
  *   VBD_set_active (read/write VBDs first), VBD_epoch_begin, VBD_plug (all
@@ -65,6 +68,9 @@ enum xo_atom_kind {
 	XO_A_VBD_INSERT,           /* dev, arg: path */
 	XO_A_VIF_SET_CARRIER,      /* pos, flag */
 	XO_A_VIF_SET_LOCKING,      /* pos, arg: mode, arg2: allowed addresses "a,b,c" */
+	XO_A_VM_SET_MEMORY,        /* arg: "TARGET MIN MAX", sizes or "-" (unchanged) */
+	XO_A_VM_SET_VCPUS,         /* arg: the number of vcpus */
+	XO_A_VM_SET_AFFINITY,      /* arg: a cpu list, or "all" */
 	XO_A__COUNT
 };
 
@@ -104,6 +110,7 @@ enum xo_operands {
 	XO_OPND_ARG,               /* VM WORD */
 	XO_OPND_HOOK,              /* VM HOOK */
 	XO_OPND_DELAY,             /* (no program: "sleep SECONDS") */
+	XO_OPND_MEMORY,            /* VM [TARGET] [--min SIZE] [--max SIZE]: arg "TARGET MIN MAX" */
 };
 
 /* the options a micro-op's program takes besides -n and --json */
@@ -159,7 +166,8 @@ void xo_plan_vm_start(const struct xo_backend *b, const struct xo_vm *vm,
 void xo_plan_vm_teardown(const struct xo_backend *b, const struct xo_vm *vm,
 			 const struct xo_devices *d, bool full, bool keep_extra, struct xo_plan *p);
 /* the plan of an operation by name: VM_start, VM_shutdown and VM_reboot ("clean <ms>" or
- * "hard" in arg), VM_destroy, VM_pause, VM_unpause */
+ * "hard" in arg), VM_destroy, VM_pause, VM_unpause, and the changes at run time (their
+ * micro-op's arg in arg) */
 int xo_op_plan(const struct xo_backend *b, const struct xo_vm *vm, const struct xo_devices *d,
 	       const char *op, const char *arg, struct xo_plan *p, xo_err *e);
 
@@ -177,6 +185,8 @@ int xo_ctx_live(struct xo_ctx *ctx, struct xo_vm_live *l, xo_err *e);
 int xo_plan_run(struct xo_ctx *ctx, const struct xo_plan *p, double from, double to, xo_err *e);
 /* operations by name: the above, and VM_check_state */
 bool xo_op_known(const char *op);
+/* a change at run time (VM_set_*): it runs on a halted VM too */
+bool xo_op_changes_vm(const char *op);
 int xo_op_run(struct xo_ctx *ctx, const char *op, const char *arg, xo_err *e);
 /* an operation's plan run with its precondition checked (check-state's actions use it) */
 int xo_op_run_plan(struct xo_ctx *ctx, const char *op, const char *arg, double from, double to,

@@ -21,7 +21,9 @@
 #include <unistd.h>
 
 #include "devstate.h"
+#include "extra.h"
 #include "hooks.h"
+#include "memory.h"
 #include "ops.h"
 #include "res.h"
 #include "state.h"
@@ -334,6 +336,176 @@ static int run_vif_change(struct xo_ctx *ctx, const struct xo_atom *a, xo_err *e
 	return v ? vif_change(ctx, v, a, e) : -1;
 }
 
+/* ---------------------------------------------------------------- changes at run time */
+
+/*
+ * xenopsd's VM_set_memory_dynamic_range and VM_set_vcpus, xl's mem-set,
+ * vcpu-set and vcpu-pin. The new values are checked against the stored
+ * configuration, applied to the VM's running instance if it has one (a
+ * guest that has shut down has none to change), then stored: the
+ * configuration, and the build record a reboot starts from, so that the
+ * VM keeps them across a reboot and a later start. A halted VM only
+ * stores them. A balloon target that grows reserves the memory its guest
+ * may take first (memory.h): not enough free memory fails with nothing
+ * changed.
+ */
+
+/* the instance to change: 1 a live one (*l filled), 0 none (or one that has shut down) */
+static int running(struct xo_ctx *ctx, struct xo_vm_live *l, xo_err *e)
+{
+	if (xo_ctx_live(ctx, l, e) < 0)
+		return -1;
+	return l->exists && !l->shutdown ? 1 : 0;
+}
+
+/* the build record follows (a reboot starts from it) */
+static void update_record(const char *uuid, uint64_t target_kib, unsigned vcpus)
+{
+	struct xo_extra x;
+	xo_err e;
+
+	if (xo_extra_load(uuid, &x, &e) < 0)
+		return;
+	if (x.built) {
+		if (target_kib)
+			x.target_kib = target_kib;
+		if (vcpus)
+			x.vcpus = vcpus;
+		if (xo_extra_save(uuid, &x, &e) < 0)
+			xo_warn("vm %s: the build record keeps the old values: %s", uuid, e.msg);
+	}
+	xo_extra_free(&x);
+}
+
+/* "TARGET MIN MAX", each a size or "-" */
+static int memory_words(const char *arg, uint64_t v[3], xo_err *e)
+{
+	char buf[sizeof(((struct xo_atom *)0)->arg)], *save = NULL, *tok;
+	int n = 0;
+
+	xo_strlcpy(buf, arg, sizeof(buf));
+	for (tok = strtok_r(buf, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+		if (n == 3)
+			break;
+		v[n] = 0;
+		if (strcmp(tok, "-") != 0 && (xo_parse_size(tok, &v[n]) < 0 || v[n] == 0))
+			return xo_errf(e, XO_E_INVALID, "invalid memory size '%s'", tok);
+		n++;
+	}
+	if (n != 3 || tok)
+		return xo_errf(e, XO_E_INVALID, "invalid memory change '%s': expected TARGET MIN MAX",
+			       arg);
+	if (!v[0] && !v[1] && !v[2])
+		return xo_errf(e, XO_E_INVALID, "nothing to change: give a target, --min or --max");
+	return 0;
+}
+
+static int run_vm_set_memory(struct xo_ctx *ctx, const struct xo_atom *a, xo_err *e)
+{
+	struct xo_vm_live l;
+	struct xo_vm *vm = &ctx->vm;
+	uint64_t v[3], old_target = vm->memory_target, old_min = vm->memory_dynamic_min,
+		 old_max = vm->memory_dynamic_max;
+	int live;
+
+	if (memory_words(a->arg, v, e) < 0 || (live = running(ctx, &l, e)) < 0)
+		return -1;
+	if (v[1])
+		vm->memory_dynamic_min = v[1];
+	if (v[2])
+		vm->memory_dynamic_max = v[2];
+	uint64_t target = v[0];
+	if (!target) {
+		/* a new range keeps the target the guest has (or the stored one), as far as it
+		 * fits; a halted VM without a target keeps following dynamic_max */
+		target = live && l.memory_target ? l.memory_target : old_target;
+		if (target && target < vm->memory_dynamic_min)
+			target = vm->memory_dynamic_min;
+		if (target > vm->memory_dynamic_max)
+			target = vm->memory_dynamic_max;
+	}
+	vm->memory_target = target;
+	if (xo_vm_check(vm, e) < 0)
+		goto undo;
+	target = xo_vm_memory_target(vm);
+	if (live) {
+		uint64_t old_live = l.memory_target;
+		if (xo_memory_reserve_balloon(ctx->b, vm->uuid, target / 1024, l.memory_actual / 1024,
+					      e) < 0)
+			goto undo;
+		if (xo_be_vm_set_memory(ctx, target, vm->memory_dynamic_min, vm->memory_dynamic_max,
+					e) < 0) {
+			xo_err ignore;
+			xo_memory_reserve_balloon(ctx->b, vm->uuid, old_live / 1024,
+						  l.memory_actual / 1024, &ignore);
+			goto undo;
+		}
+	}
+	if (xo_vm_save(vm, e) < 0)
+		goto undo;
+	if (live)
+		update_record(vm->uuid, target / 1024, 0);
+	return 0;
+undo:
+	vm->memory_target = old_target;
+	vm->memory_dynamic_min = old_min;
+	vm->memory_dynamic_max = old_max;
+	return -1;
+}
+
+static int run_vm_set_vcpus(struct xo_ctx *ctx, const struct xo_atom *a, xo_err *e)
+{
+	struct xo_vm_live l;
+	unsigned n, old = ctx->vm.vcpus;
+	int live;
+
+	if (xo_parse_uint(a->arg, XO_VCPUS_MAX, &n) < 0 || n == 0)
+		return xo_errf(e, XO_E_INVALID, "invalid vcpus '%s': expected 1 to %u", a->arg,
+			       ctx->vm.vcpu_max);
+	if (n > ctx->vm.vcpu_max)
+		return xo_errf(e, XO_E_INVALID, "invalid vcpus %u: vm %s has at most %u (vcpu_max)", n,
+			       ctx->vm.name, ctx->vm.vcpu_max);
+	if ((live = running(ctx, &l, e)) < 0)
+		return -1;
+	if (live && xo_be_vm_set_vcpus(ctx, n, e) < 0)
+		return -1;
+	ctx->vm.vcpus = n;
+	if (xo_vm_save(&ctx->vm, e) < 0) {
+		ctx->vm.vcpus = old;
+		return -1;
+	}
+	if (live)
+		update_record(ctx->vm.uuid, 0, n);
+	return 0;
+}
+
+static int run_vm_set_affinity(struct xo_ctx *ctx, const struct xo_atom *a, xo_err *e)
+{
+	struct xo_vm_live l;
+	uint8_t map[XO_CPUMAP_BYTES];
+	char *old = ctx->vm.affinity;
+	int live;
+
+	if (xo_cpulist_parse(a->arg, map, "cpus", e) < 0 || (live = running(ctx, &l, e)) < 0)
+		return -1;
+	bool all = strcmp(a->arg, "all") == 0;
+	ctx->vm.affinity = all ? NULL : xstrdup(a->arg);
+	if (xo_vm_check(&ctx->vm, e) < 0)
+		goto undo;
+	/* a list of every cpu is no pinning either */
+	all = all || !ctx->vm.affinity;
+	if (live && xo_be_vm_set_affinity(ctx, all ? NULL : map, e) < 0)
+		goto undo;
+	if (xo_vm_save(&ctx->vm, e) < 0)
+		goto undo;
+	free(old);
+	return 0;
+undo:
+	free(ctx->vm.affinity);
+	ctx->vm.affinity = old;
+	return -1;
+}
+
 /* ---------------------------------------------------------------- the table */
 
 #define NONE XO_A__COUNT
@@ -394,6 +566,13 @@ static const struct xo_atom_def defs[XO_A__COUNT] = {
 	[XO_A_VIF_SET_LOCKING] = { XO_A_VIF_SET_LOCKING, "VIF_set_locking_mode", "xo-vif-set-locking",
 				   XO_OPND_POS_ARG, XO_AOPT_ALLOW, "unlocked|locked|disabled", "vif",
 				   run_vif_change, NONE, NONE },
+	/* operations of one micro-op each: their program queues the operation (opmain.c) */
+	[XO_A_VM_SET_MEMORY] = { XO_A_VM_SET_MEMORY, "VM_set_memory_dynamic_range", "xo-vm-set-memory",
+				 XO_OPND_MEMORY, 0, NULL, NULL, run_vm_set_memory, NONE, NONE },
+	[XO_A_VM_SET_VCPUS] = { XO_A_VM_SET_VCPUS, "VM_set_vcpus", "xo-vm-set-vcpus", XO_OPND_ARG, 0,
+				NULL, NULL, run_vm_set_vcpus, NONE, NONE },
+	[XO_A_VM_SET_AFFINITY] = { XO_A_VM_SET_AFFINITY, "VM_set_vcpu_affinity", "xo-vm-set-affinity",
+				   XO_OPND_ARG, 0, NULL, NULL, run_vm_set_affinity, NONE, NONE },
 };
 
 const struct xo_atom_def *xo_atom_def(enum xo_atom_kind k)
@@ -462,6 +641,18 @@ static void operands(const struct xo_atom_def *d, const struct xo_atom *a, char 
 		add(buf, size, " %s", a->flag ? "on" : "off");
 	if (has_arg(d->operands) || d->operands == XO_OPND_HOOK)
 		add(buf, size, " %s", a->arg);
+	if (d->operands == XO_OPND_MEMORY) {
+		/* "TARGET MIN MAX" as the program takes it: [TARGET] [--min MIN] [--max MAX] */
+		char w[3][40] = { "-", "-", "-" };
+		if (sscanf(a->arg, "%39s %39s %39s", w[0], w[1], w[2]) < 1)
+			return;
+		if (strcmp(w[0], "-") != 0)
+			add(buf, size, " %s", w[0]);
+		if (strcmp(w[1], "-") != 0)
+			add(buf, size, " --min %s", w[1]);
+		if (strcmp(w[2], "-") != 0)
+			add(buf, size, " --max %s", w[2]);
+	}
 }
 
 void xo_atom_name(const struct xo_atom *a, char *buf, size_t size)
@@ -530,6 +721,8 @@ void xo_atom_usage(const struct xo_atom_def *d, char *buf, size_t size)
 		add(buf, size, " POSITION");
 	if (has_flag(d->operands))
 		add(buf, size, " on|off");
+	if (d->operands == XO_OPND_MEMORY)
+		add(buf, size, " [TARGET] [--min SIZE] [--max SIZE]");
 	if (d->operands == XO_OPND_VBD_ARG)
 		add(buf, size, " PATH");
 	else if (has_arg(d->operands))

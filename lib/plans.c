@@ -210,6 +210,12 @@ int xo_op_plan(const struct xo_backend *b, const struct xo_vm *vm, const struct 
 		xo_plan_add(p, &(struct xo_atom){ .kind = XO_A_VM_PAUSE, .pos = -1 });
 	else if (strcmp(op, "VM_unpause") == 0)
 		xo_plan_add(p, &(struct xo_atom){ .kind = XO_A_VM_UNPAUSE, .pos = -1 });
+	else if (strcmp(op, "VM_set_memory_dynamic_range") == 0)
+		add_arg(p, XO_A_VM_SET_MEMORY, arg, NULL);
+	else if (strcmp(op, "VM_set_vcpus") == 0)
+		add_arg(p, XO_A_VM_SET_VCPUS, arg, NULL);
+	else if (strcmp(op, "VM_set_vcpu_affinity") == 0)
+		add_arg(p, XO_A_VM_SET_AFFINITY, arg, NULL);
 	else
 		return xo_errf(e, XO_E_INTERNAL, "operation '%s' has no plan", op);
 	return 0;

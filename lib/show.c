@@ -57,8 +57,14 @@ void xo_show_vm_long(FILE *f, const struct xo_vm *vm, const struct xo_devices *d
 	xo_fmt_size(vm->memory_static_max, a, sizeof(a));
 	xo_fmt_size(vm->memory_dynamic_min, b, sizeof(b));
 	xo_fmt_size(vm->memory_dynamic_max, c, sizeof(c));
-	fprintf(f, "memory static_max=%s dynamic_min=%s dynamic_max=%s\n", a, b, c);
-	fprintf(f, "vcpus %u\nvcpu_max %u\n", vm->vcpus, vm->vcpu_max);
+	fprintf(f, "memory static_max=%s dynamic_min=%s dynamic_max=%s", a, b, c);
+	if (vm->memory_target) {
+		xo_fmt_size(vm->memory_target, a, sizeof(a));
+		fprintf(f, " target=%s", a);
+	}
+	fprintf(f, "\nvcpus %u\nvcpu_max %u\n", vm->vcpus, vm->vcpu_max);
+	if (vm->affinity)
+		fprintf(f, "affinity %s\n", vm->affinity);
 	if (vm->kernel) {
 		fputs("kernel ", f);
 		xo_show_field(f, vm->kernel);

@@ -35,6 +35,8 @@ int xo_vm_stat(struct xo_backend *b, const struct xo_vm *vm, struct xo_vm_state 
 	s->memory_actual = l.memory_actual;
 	s->memory_target = l.memory_target;
 	s->vcpu_target = l.vcpus;
+	s->vcpu_actual = l.vcpus_online;
+	xo_strlcpy(s->affinity, l.affinity, sizeof(s->affinity));
 	s->console = l.console;
 	xo_strlcpy(s->console_tty, l.console_tty, sizeof(s->console_tty));
 	s->vnc_port = l.vnc_port;
@@ -96,6 +98,14 @@ struct json_object *xo_vm_state_to_json(const struct xo_vm_state *s)
 	xo_json_add_int(o, "memory_target", (int64_t)s->memory_target);
 	xo_json_add_int(o, "memory_actual", (int64_t)s->memory_actual);
 	xo_json_add_int(o, "vcpu_target", s->vcpu_target);
+	if (s->vcpu_actual)
+		xo_json_add_int(o, "vcpu_actual", s->vcpu_actual);
+	else
+		json_object_object_add(o, "vcpu_actual", NULL);
+	if (s->affinity[0])
+		xo_json_add_str(o, "affinity", s->affinity);
+	else
+		json_object_object_add(o, "affinity", NULL);
 	xo_json_add_double(o, "start_time", s->start_time);
 	if (s->shutdown)
 		xo_json_add_str(o, "shutdown_reason", xo_shutdown_reason_name(s->shutdown_reason));
@@ -112,7 +122,7 @@ struct json_object *xo_vm_state_to_json(const struct xo_vm_state *s)
 
 void xo_vm_state_print(FILE *f, const struct xo_vm *vm, const struct xo_vm_state *s)
 {
-	char mem[32];
+	char mem[32], actual[32];
 
 	fprintf(f, "%s %s %s", vm->uuid, vm->name, s->power_state);
 	if (s->domid < 0) {
@@ -120,7 +130,14 @@ void xo_vm_state_print(FILE *f, const struct xo_vm *vm, const struct xo_vm_state
 		return;
 	}
 	xo_fmt_size(s->memory_target, mem, sizeof(mem));
-	fprintf(f, " domid=%d memory=%s vcpus=%u console=", s->domid, mem, s->vcpu_target);
+	xo_fmt_size(s->memory_actual, actual, sizeof(actual));
+	fprintf(f, " domid=%d memory=%s memory-actual=%s vcpus=%u", s->domid, mem, actual,
+		s->vcpu_target);
+	if (s->vcpu_actual)
+		fprintf(f, " vcpus-online=%u", s->vcpu_actual);
+	if (s->affinity[0])
+		fprintf(f, " affinity=%s", s->affinity);
+	fputs(" console=", f);
 	put_escaped(f, s->console ? (s->console_tty[0] ? s->console_tty : "pv") : "-");
 	fprintf(f, " start=%.3f", s->start_time);
 	if (s->shutdown)

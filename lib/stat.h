@@ -26,6 +26,8 @@ struct xo_vm_state {
 	int vnc_port;                /* -1: none */
 	uint64_t memory_target, memory_actual;   /* bytes */
 	unsigned vcpu_target;
+	unsigned vcpu_actual;                    /* as the hypervisor counts them; 0: unknown */
+	char affinity[128];                      /* host cpus vcpu 0 may run on; "" any */
 	double start_time;           /* wall clock; 0 when halted */
 	bool shutdown;
 	int shutdown_reason;

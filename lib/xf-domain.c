@@ -99,6 +99,36 @@ int xf_need_domain(struct xf *x, const struct xo_vm *vm, uint32_t *domid, xo_err
 	return 0;
 }
 
+/* the hard affinity of every vcpu, as xl's vcpu-pin all; map NULL: every cpu */
+int xf_apply_affinity(struct xf *x, uint32_t d, unsigned vcpus, const uint8_t *map, xo_err *e)
+{
+	uint8_t all[XO_CPUMAP_BYTES];
+	struct xo_hostinfo hi;
+
+	if (x->hv->host_info(x, &hi, e) < 0)
+		return -1;
+	if (!map) {
+		memset(all, 0, sizeof(all));
+		for (unsigned c = 0; c < hi.nr_cpus && c < XO_CPUS_MAX; c++)
+			all[c / 8] |= (uint8_t)(1u << (c % 8));
+		map = all;
+	} else {
+		bool any = false;
+		for (unsigned c = 0; c < hi.nr_cpus && c < XO_CPUS_MAX && !any; c++)
+			any = map[c / 8] & (1u << (c % 8));
+		if (!any) {
+			char list[256];
+			xo_cpulist_format(map, XO_CPUS_MAX, list, sizeof(list));
+			return xo_errf(e, XO_E_INVALID, "the affinity %s names none of the host's cpus "
+				       "(it has %u: 0-%u)", list, hi.nr_cpus, hi.nr_cpus - 1);
+		}
+	}
+	for (unsigned v = 0; v < vcpus; v++)
+		if (xf_vcpu_set_affinity(x, d, v, map, e) < 0)
+			return -1;
+	return 0;
+}
+
 /* ---------------------------------------------------------------- create */
 
 struct layout {
@@ -202,7 +232,7 @@ static int create_layout(struct xs_handle *xs, xs_transaction_t t, void *arg, xo
 	if (xo_xs_write(xs, t, p, unique, e) < 0)
 		return -1;
 	snprintf(p, sizeof(p), "%s/memory/initial-target", dom);
-	if (xo_xs_printf(xs, t, p, e, "%llu", (unsigned long long)(vm->memory_dynamic_max / 1024)) < 0)
+	if (xo_xs_printf(xs, t, p, e, "%llu", (unsigned long long)(xo_vm_memory_target(vm) / 1024)) < 0)
 		return -1;
 	for (unsigned i = 0; i < vm->vcpu_max; i++) {
 		snprintf(p, sizeof(p), "%s/cpu/%u/availability", dom, i);
@@ -287,6 +317,7 @@ int xf_vm_create(struct xo_ctx *c, xo_err *e)
 	a.max_grant_frames = platform_uint(vm, "max_grant_frames", 64);
 	a.max_maptrack_frames = platform_uint(vm, "max_maptrack_frames", 1024);
 	a.max_memory_kib = vm->memory_static_max / 1024 + XO_MEMORY_OVERHEAD_KIB;
+	a.target_kib = xo_vm_memory_target(vm) / 1024 + XO_MEMORY_OVERHEAD_KIB;
 	if (xf_dom_create(x, &a, &d, e) < 0)
 		goto fail;
 	ex.domid = (int)d;
@@ -294,6 +325,13 @@ int xf_vm_create(struct xo_ctx *c, xo_err *e)
 		xo_err ignore;
 		xf_dom_destroy(x, d, &ignore);
 		goto fail;
+	}
+	/* the vcpus' hard affinity, before anything runs (libxl's build_pre) */
+	if (vm->affinity) {
+		uint8_t map[XO_CPUMAP_BYTES];
+		if (xo_cpulist_parse(vm->affinity, map, "affinity", e) < 0 ||
+		    xf_apply_affinity(x, d, vm->vcpu_max, map, e) < 0)
+			return -1;   /* the domain exists: the caller's cleanup destroys it */
 	}
 	struct layout l = { vm, d };
 	if (create_roots(x->xs, vm, d, e) < 0 || xo_xs_transaction(x->xs, create_layout, &l, e) < 0)
@@ -401,7 +439,7 @@ int xf_vm_build(struct xo_ctx *c, xo_err *e)
 	a.ramdisk = vm->ramdisk;
 	a.cmdline = vm->cmdline ? vm->cmdline : "";
 	a.memory_max_kib = vm->memory_static_max / 1024;
-	a.memory_target_kib = vm->memory_dynamic_max / 1024;
+	a.memory_target_kib = xo_vm_memory_target(vm) / 1024;
 	a.vcpus = vm->vcpus;
 	a.max_vcpus = vm->vcpu_max;
 	if (vm->type != XO_VM_HVM && vm->bootloader && !vm->kernel) {

@@ -66,3 +66,31 @@ int xf_dom_list(struct xf *x, struct xf_dominfo **out, size_t *n, xo_err *e)
 {
 	return x->hv->domain_list(x, out, n, e);
 }
+
+int xf_dom_set_memory(struct xf *x, uint32_t domid, enum xo_vm_type type, uint64_t target_kib,
+		      xo_err *e)
+{
+	if (domid == 0)
+		return xo_errf(e, XO_E_INVALID, "refusing to change the memory of domain 0");
+	if (target_kib < 1024)
+		return xo_errf(e, XO_E_INVALID, "memory target %llu KiB is below 1 MiB",
+			       (unsigned long long)target_kib);
+	if (need(x->hv->domain_set_memory, x, "change a domain's memory", e) < 0)
+		return -1;
+	return x->hv->domain_set_memory(x, domid, type, target_kib, e);
+}
+
+int xf_vcpu_set_affinity(struct xf *x, uint32_t domid, unsigned vcpu, const uint8_t *map,
+			 xo_err *e)
+{
+	if (need(x->hv->vcpu_set_affinity, x, "pin vcpus", e) < 0)
+		return -1;
+	return x->hv->vcpu_set_affinity(x, domid, vcpu, map, e);
+}
+
+int xf_vcpu_info(struct xf *x, uint32_t domid, unsigned vcpu, struct xf_vcpuinfo *out, xo_err *e)
+{
+	if (need(x->hv->vcpu_info, x, "tell a vcpu's state", e) < 0)
+		return -1;
+	return x->hv->vcpu_info(x, domid, vcpu, out, e);
+}

@@ -90,6 +90,23 @@ static int xf_vm_live(struct xo_backend *b, const struct xo_vm *vm, struct xo_vm
 		if (xo_xs_read_buf(x->xs, XBT_NULL, p, v, sizeof(v)) && strcmp(v, "online") == 0)
 			s->vcpus++;
 	}
+	s->vcpus_online = di.online_vcpus;
+	if (x->hv->vcpu_info && !di.shutdown && !di.dying) {
+		struct xf_vcpuinfo vi;
+		if (xf_vcpu_info(x, d, 0, &vi, &ignore) == 0) {
+			char all[XO_CPUMAP_BYTES];
+			struct xo_hostinfo hi;
+			xo_cpulist_format(vi.affinity, XO_CPUS_MAX, s->affinity, sizeof(s->affinity));
+			/* every cpu of the host is no pinning at all */
+			memset(all, 0, sizeof(all));
+			if (x->hv->host_info(x, &hi, &ignore) == 0) {
+				for (unsigned c = 0; c < hi.nr_cpus && c < XO_CPUS_MAX; c++)
+					all[c / 8] |= (char)(1u << (c % 8));
+				if (memcmp(all, vi.affinity, sizeof(all)) == 0)
+					s->affinity[0] = '\0';
+			}
+		}
+	}
 	snprintf(p, sizeof(p), "/local/domain/%u/console/ring-ref", d);
 	s->console = xo_xs_exists(x->xs, XBT_NULL, p);
 	snprintf(p, sizeof(p), "/local/domain/%u/console/tty", d);
@@ -204,6 +221,121 @@ int xf_vm_destroy(struct xo_ctx *c, bool keep_build, xo_err *e)
 	return 0;
 }
 
+/* ---------------------------------------------------------------- changes at run time */
+
+/* the domain of a VM whose guest still runs (or is paused): a change to a domain that has
+ * shut down has nothing to act on */
+static int live_domain(struct xo_ctx *c, uint32_t *d, struct xf_dominfo *di, xo_err *e)
+{
+	int r = xf_find_domain(XF(c->b), c->vm.uuid, d, di, e);
+
+	if (r < 0)
+		return -1;
+	if (r == 0)
+		return xo_errf(e, XO_E_POWER_STATE, "vm %s is halted (it has no domain)", c->vm.name);
+	if (di->shutdown || di->dying)
+		return xo_errf(e, XO_E_POWER_STATE, "the domain of vm %s (domid %u) has shut down",
+			       c->vm.name, *d);
+	return 0;
+}
+
+struct memkeys {
+	uint32_t domid;
+	const char *uuid;
+	uint64_t target, dmin, dmax;
+};
+
+static int write_memkeys(struct xs_handle *xs, xs_transaction_t t, void *arg, xo_err *e)
+{
+	const struct memkeys *m = arg;
+	char k[160];
+
+	snprintf(k, sizeof(k), "/local/domain/%u/memory/dynamic-min", m->domid);
+	if (xo_xs_printf(xs, t, k, e, "%llu", (unsigned long long)(m->dmin / 1024)) < 0)
+		return -1;
+	snprintf(k, sizeof(k), "/local/domain/%u/memory/dynamic-max", m->domid);
+	if (xo_xs_printf(xs, t, k, e, "%llu", (unsigned long long)(m->dmax / 1024)) < 0)
+		return -1;
+	snprintf(k, sizeof(k), "/vm/%s/memory", m->uuid);
+	if (xo_xs_printf(xs, t, k, e, "%llu", (unsigned long long)(m->target >> 20)) < 0)
+		return -1;
+	snprintf(k, sizeof(k), "/local/domain/%u/memory/target", m->domid);
+	return xo_xs_printf(xs, t, k, e, "%llu", (unsigned long long)(m->target / 1024));
+}
+
+/* libxl's libxl_set_memory_target: the domain's maxmem (and PoD target) first, so that a
+ * guest asked to grow may, then the target its balloon driver follows */
+static int xf_vm_set_memory(struct xo_ctx *c, uint64_t target, uint64_t dmin, uint64_t dmax,
+			    xo_err *e)
+{
+	struct xf *x = XF(c->b);
+	struct xf_dominfo di;
+	uint32_t d;
+
+	if (live_domain(c, &d, &di, e) < 0)
+		return -1;
+	if (xf_dom_set_memory(x, d, c->vm.type, target / 1024 + XO_MEMORY_OVERHEAD_KIB, e) < 0)
+		return -1;
+	struct memkeys m = { d, c->vm.uuid, target, dmin, dmax };
+	if (xo_xs_transaction(x->xs, write_memkeys, &m, e) < 0)
+		return -1;
+	xo_updates_emit("vm", c->vm.uuid);
+	return 0;
+}
+
+struct cpukeys {
+	uint32_t domid;
+	unsigned n, max;
+};
+
+static int write_cpukeys(struct xs_handle *xs, xs_transaction_t t, void *arg, xo_err *e)
+{
+	const struct cpukeys *k = arg;
+	char p[128];
+
+	for (unsigned i = 0; i < k->max; i++) {
+		snprintf(p, sizeof(p), "/local/domain/%u/cpu/%u/availability", k->domid, i);
+		if (xo_xs_write(xs, t, p, i < k->n ? "online" : "offline", e) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* xl's vcpu-set and xenopsd's set_vcpus for pv and pvh guests: the guest's kernel watches
+ * cpu/N/availability. An hvm guest's vcpus come through the device model's ACPI
+ * hotplug, which xo does not drive */
+static int xf_vm_set_vcpus(struct xo_ctx *c, unsigned n, xo_err *e)
+{
+	struct xf *x = XF(c->b);
+	struct xf_dominfo di;
+	uint32_t d;
+
+	if (live_domain(c, &d, &di, e) < 0)
+		return -1;
+	if (c->vm.type == XO_VM_HVM)
+		return xo_errf(e, XO_E_UNIMPLEMENTED, "vm %s is an hvm guest: its vcpus change through "
+			       "the device model's ACPI hotplug, which xo does not drive (change the "
+			       "configuration while it is halted)", c->vm.name);
+	struct cpukeys k = { d, n, c->vm.vcpu_max };
+	if (xo_xs_transaction(x->xs, write_cpukeys, &k, e) < 0)
+		return -1;
+	xo_updates_emit("vm", c->vm.uuid);
+	return 0;
+}
+
+static int xf_vm_set_affinity(struct xo_ctx *c, const uint8_t *map, xo_err *e)
+{
+	struct xf_dominfo di;
+	uint32_t d;
+
+	if (live_domain(c, &d, &di, e) < 0)
+		return -1;
+	if (xf_apply_affinity(XF(c->b), d, c->vm.vcpu_max, map, e) < 0)
+		return -1;
+	xo_updates_emit("vm", c->vm.uuid);
+	return 0;
+}
+
 /* ---------------------------------------------------------------- consoles */
 
 struct tty_wait {
@@ -314,6 +446,9 @@ static int xf_host_info(struct xo_backend *b, struct xo_hostinfo *out, xo_err *e
 		.vm_unpause = xf_vm_unpause,                                            \
 		.vm_shutdown = xf_vm_shutdown,                                          \
 		.vm_destroy = xf_vm_destroy,                                            \
+		.vm_set_memory = xf_vm_set_memory,                                      \
+		.vm_set_vcpus = xf_vm_set_vcpus,                                        \
+		.vm_set_affinity = xf_vm_set_affinity,                                  \
 		.events_open = xf_events_open,                                          \
 		.events_fd = xf_events_fd,                                              \
 		.events_next = xf_events_next,                                          \

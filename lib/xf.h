@@ -38,7 +38,9 @@ struct xf_create_args {
 	unsigned max_vcpus;
 	unsigned max_grant_frames;   /* default 64 */
 	unsigned max_maptrack_frames;/* default 1024 */
-	uint64_t max_memory_kib;     /* static max (+ overhead), set as the domain's maxmem */
+	uint64_t max_memory_kib;     /* static max (+ overhead): the guest's memory map */
+	uint64_t target_kib;         /* the balloon target (+ overhead): the domain's maxmem,
+				      * as libxl sets it; 0: max_memory_kib */
 };
 
 struct xf_build_args {
@@ -66,6 +68,14 @@ struct xf_dominfo {
 	uint64_t max_memory_kib;
 	unsigned online_vcpus, max_vcpu_id;
 	uint64_t cpu_time_ns;
+};
+
+/* a vcpu of a domain (vcpu_info) */
+struct xf_vcpuinfo {
+	bool online, blocked, running;
+	int cpu;                                  /* the host cpu it runs on, -1 when down */
+	uint64_t cpu_time_ns;
+	uint8_t affinity[XO_CPUMAP_BYTES];        /* hard affinity, bit i = host cpu i */
 };
 
 /* the device model (qemu): hvm guests, and pv guests with a framebuffer */
@@ -100,6 +110,15 @@ struct xf_hv_ops {
 	/* every domain (dom0 included); *out malloc'd */
 	int (*domain_list)(struct xf *x, struct xf_dominfo **out, size_t *n, xo_err *e);
 	int (*host_info)(struct xf *x, struct xo_hostinfo *out, xo_err *e);
+	/* run-time changes: the domain's maxmem for a balloon target (+ overhead, KiB; and
+	 * an hvm container's populate-on-demand target), a vcpu's hard affinity (a map of
+	 * XO_CPUS_MAX bits), a vcpu's state; NULL: this hypervisor cannot */
+	int (*domain_set_memory)(struct xf *x, uint32_t domid, enum xo_vm_type type,
+				 uint64_t target_kib, xo_err *e);
+	int (*vcpu_set_affinity)(struct xf *x, uint32_t domid, unsigned vcpu, const uint8_t *map,
+				 xo_err *e);
+	int (*vcpu_info)(struct xf *x, uint32_t domid, unsigned vcpu, struct xf_vcpuinfo *out,
+			 xo_err *e);
 	/* start the device model, recording its process (res.h) first, and wait until it is
 	 * ready; NULL: this host has none */
 	int (*dm_start)(struct xf *x, uint32_t domid, const struct xf_dm_args *a, int *pid,
@@ -159,6 +178,9 @@ int xf_domain_teardown(struct xf *x, const char *uuid, uint32_t d, xo_err *e);
  * kept for a reboot), the VM's own xenstore trees */
 void xf_domain_forget(struct xf *x, const char *uuid, bool keep_build);
 
+/* the hard affinity of vcpus 0..vcpus-1 of domain d (xf.c); map NULL: every host cpu */
+int xf_apply_affinity(struct xf *x, uint32_t d, unsigned vcpus, const uint8_t *map, xo_err *e);
+
 /* ------------------------------------------------------------------ xf-hv.c */
 
 /* the hypervisor calls, checked */
@@ -171,6 +193,11 @@ int xf_dom_shutdown(struct xf *x, uint32_t domid, unsigned reason, xo_err *e);
 int xf_dom_destroy(struct xf *x, uint32_t domid, xo_err *e);
 int xf_dom_info(struct xf *x, uint32_t domid, struct xf_dominfo *out, xo_err *e);
 int xf_dom_list(struct xf *x, struct xf_dominfo **out, size_t *n, xo_err *e);
+int xf_dom_set_memory(struct xf *x, uint32_t domid, enum xo_vm_type type, uint64_t target_kib,
+		      xo_err *e);
+int xf_vcpu_set_affinity(struct xf *x, uint32_t domid, unsigned vcpu, const uint8_t *map,
+			 xo_err *e);
+int xf_vcpu_info(struct xf *x, uint32_t domid, unsigned vcpu, struct xf_vcpuinfo *out, xo_err *e);
 
 /* ------------------------------------------------------------------ xf-device.c */
 

@@ -113,7 +113,7 @@ teardown() {
 	# a guest reboot handled by the watcher, a crash mid-start repaired
 	if [ "$(id -u)" = 0 ]; then
 		assert_line '$ xo vm start web1'
-		assert_line --regexp '^[0-9a-f-]{36} web1 Paused domid=1 memory=512M vcpus=2 console=pv start=[0-9.]+$'
+		assert_line --regexp '^[0-9a-f-]{36} web1 Paused domid=1 memory=512M memory-actual=512M vcpus=2 vcpus-online=2 console=pv start=[0-9.]+$'
 		assert_line --regexp '^xvda active plugged .*hotplug=connected'
 		assert_line --regexp '^0 active plugged .*bridge=xenbr0 device=vif1\.0$'
 		assert_line --regexp '^[0-9a-f-]{36} web1 Running domid=1 '

@@ -31,6 +31,9 @@ vm_programs() {
 		*"VM none|poweroff|reboot"*) rest=none ;;
 		*"VM poweroff|reboot|halt|suspend"*) rest=poweroff ;;
 		*"VM HOOK"*) rest=vm-pre-start ;;
+		*"VM [TARGET]") rest=256M ;;
+		*"VM N") rest=1 ;;
+		*"VM CPUS") rest=0 ;;
 		*"VM NAME"*) rest=xvda ;;
 		*"VM POSITION"*) rest=0 ;;
 		*"--path FILE"*) rest="--path /dev/null" ;;

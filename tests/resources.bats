@@ -140,8 +140,10 @@ SCRIPT
 	disk_image "$img"
 	xo-vbd-add web1 --path "$img" >/dev/null
 	xo-vm-start web1 >/dev/null 2>&1 3>&- &
+	# attached, and asleep (on a busy machine the script's sleep starts a while after
+	# losetup's output)
 	for i in $(seq 200); do
-		[ -s "$XO_MARK" ] && break
+		[ -s "$XO_MARK" ] && pgrep -fx "sleep 60" >/dev/null && break
 		sleep 0.05
 	done
 	[ -s "$XO_MARK" ] || fail "the block script did not attach the file"

@@ -19,6 +19,13 @@
  * acknowledged and ignored. With ignore-shutdown on, requests are neither
  * acknowledged nor obeyed (a guest without PV drivers).
  *
+ * A running guest also follows its memory/target, as Linux's balloon
+ * driver does: it grows towards the target as far as its maxmem and the
+ * host's free memory let it (and tries again at the next change), or gives
+ * memory back; and its cpu/N/availability, as Linux's cpu hotplug watch
+ * does: a vcpu marked online comes up, one marked offline goes down (vcpu 0
+ * never does). Each change prints a console line.
+ *
  * One-shot actions (xo-simd ctl DOMID ACTION): reboot and halt are
  * guest-initiated clean shutdowns (reason 1, 0) and need a running guest;
  * crash (3) and watchdog (4) work on a paused domain too (a crash on the
@@ -36,8 +43,8 @@
 
 struct sim_guest {
 	struct sim_dom *d;
-	struct sim_watch *watch;
-	struct sim_task task;
+	struct sim_watch *watch, *mem_watch, *cpu_watch;
+	struct sim_task task, hotplug;
 	uint64_t boot_ns;
 	bool booted;
 };
@@ -139,6 +146,47 @@ static void on_shutdown_key(void *arg, const char *path)
 	sim_task_schedule(&((struct sim_guest *)arg)->task);
 }
 
+/* the balloon driver and the cpu hotplug watch */
+static void check_hotplug(struct sim_task *t)
+{
+	struct sim_guest *g = (struct sim_guest *)((char *)t - offsetof(struct sim_guest, hotplug));
+	struct sim_dom *d = g->d;
+	struct sim_who w = sim_guest_who(d->domid);
+	char path[96], *v;
+
+	if (!sim_dom_running(d))
+		return;
+	snprintf(path, sizeof(path), "/local/domain/%u/memory/target", d->domid);
+	if ((v = sim_xs_read(&w, path))) {
+		char *end;
+		unsigned long long target = strtoull(v, &end, 10);
+		if (*v && !*end && target > 0) {
+			uint64_t before = d->mem_kib, now = sim_hv_balloon(d, target);
+			if (now != before)
+				console(g, "xen:balloon: %llu KiB, target %llu KiB",
+					(unsigned long long)now, target);
+		}
+		free(v);
+	}
+	for (unsigned i = 1; i < d->max_vcpus; i++) {
+		snprintf(path, sizeof(path), "/local/domain/%u/cpu/%u/availability", d->domid, i);
+		if (!(v = sim_xs_read(&w, path)))
+			continue;
+		bool up = strcmp(v, "online") == 0;
+		if ((up || strcmp(v, "offline") == 0) && up != sim_hv_vcpu_is_online(d, i)) {
+			sim_hv_vcpu_online(d, i, up);
+			console(g, "CPU %u is now %s", i, up ? "online" : "offline");
+		}
+		free(v);
+	}
+}
+
+static void on_hotplug_key(void *arg, const char *path)
+{
+	(void)path;
+	sim_task_schedule(&((struct sim_guest *)arg)->hotplug);
+}
+
 static void boot(struct sim_guest *g)
 {
 	struct sim_dom *d = g->d;
@@ -153,6 +201,10 @@ static void boot(struct sim_guest *g)
 	console(g, "Memory: %lluK available, %u vcpus", (unsigned long long)d->mem_kib, d->vcpus);
 	snprintf(path, sizeof(path), "/local/domain/%u/control/shutdown", d->domid);
 	g->watch = sim_watch_add(path, on_shutdown_key, g);
+	snprintf(path, sizeof(path), "/local/domain/%u/memory/target", d->domid);
+	g->mem_watch = sim_watch_add(path, on_hotplug_key, g);
+	snprintf(path, sizeof(path), "/local/domain/%u/cpu", d->domid);
+	g->cpu_watch = sim_watch_add(path, on_hotplug_key, g);
 	if (!d->ignore_shutdown) {
 		static const char *const features[] = { "feature-poweroff", "feature-reboot",
 							"feature-suspend" };
@@ -173,11 +225,13 @@ void sim_guest_unpaused(struct sim_dom *d)
 		g = d->guest = xcalloc(1, sizeof(*g));
 		g->d = d;
 		sim_task_init(&g->task, check_request);
+		sim_task_init(&g->hotplug, check_hotplug);
 	}
 	if (!g->booted)
 		boot(g);
 	sim_dom0_kick(d->domid);
 	sim_task_schedule(&g->task);
+	sim_task_schedule(&g->hotplug);
 }
 
 void sim_guest_switched(struct sim_dom *d)
@@ -187,6 +241,12 @@ void sim_guest_switched(struct sim_dom *d)
 		sim_task_schedule(&d->guest->task);
 }
 
+void sim_guest_memory(struct sim_dom *d)
+{
+	if (d->guest && d->guest->booted)
+		sim_task_schedule(&d->guest->hotplug);
+}
+
 void sim_guest_destroyed(struct sim_dom *d)
 {
 	struct sim_guest *g = d->guest;
@@ -194,7 +254,10 @@ void sim_guest_destroyed(struct sim_dom *d)
 	if (!g)
 		return;
 	sim_task_cancel(&g->task);
+	sim_task_cancel(&g->hotplug);
 	sim_watch_del(g->watch);
+	sim_watch_del(g->mem_watch);
+	sim_watch_del(g->cpu_watch);
 	free(g);
 	d->guest = NULL;
 }

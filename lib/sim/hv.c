@@ -30,7 +30,10 @@
  *   shutdown domid=N reason=R               -> ok
  *   info domid=N                            -> ok <domain record>
  *   list                                    -> ok count=N, a record per line
- *   maxmem domid=N kib=K                    -> ok
+ *   maxmem domid=N kib=K                    -> ok (the guest cannot grow past it)
+ *   affinity domid=N vcpu=V cpus=LIST       -> ok (a vcpu's hard affinity; it must
+ *                                           name one of the host's cpus)
+ *   vcpu domid=N vcpu=V                     -> ok online=0|1 cpu=C cpu_ns=T affinity=LIST
  *   host                                    -> ok total_kib=K free_kib=K cpus=N
  *   dm-start domid=N type=T [name=S uuid=U] -> ok pid=P, once the device
  *                                           model process reports ready and
@@ -287,6 +290,9 @@ static int op_build(const struct xo_hv_req *a, struct xo_buf *out, xo_err *e)
 	used_kib += target;
 	d->mem_kib = target;
 	d->vcpus = (unsigned)vcpus;
+	memset(d->vcpu_online, 0, sizeof(d->vcpu_online));
+	for (unsigned v = 0; v < vcpus; v++)
+		d->vcpu_online[v / 8] |= (uint8_t)(1u << (v % 8));
 	d->built = true;
 	free(d->cmdline);
 	d->cmdline = cmdline ? xstrdup(cmdline) : NULL;
@@ -398,7 +404,108 @@ static void domain_destroy(struct sim_dom *d)
 	sim_xs_domain_destroyed(d->domid);
 	free(d->name);
 	free(d->cmdline);
+	free(d->affinity);
 	free(d);
+}
+
+uint64_t sim_hv_balloon(struct sim_dom *d, uint64_t target_kib)
+{
+	uint64_t want = target_kib < d->max_kib ? target_kib : d->max_kib;
+
+	if (want < d->mem_kib) {
+		used_kib -= d->mem_kib - want;
+		d->mem_kib = want;
+	} else if (want > d->mem_kib) {
+		uint64_t grow = want - d->mem_kib, free_kib = sim_cfg.memory_kib - used_kib;
+		if (grow > free_kib)
+			grow = free_kib;          /* the balloon takes what there is, and waits */
+		used_kib += grow;
+		d->mem_kib += grow;
+	}
+	return d->mem_kib;
+}
+
+bool sim_hv_vcpu_is_online(const struct sim_dom *d, unsigned v)
+{
+	return v < d->max_vcpus && (d->vcpu_online[v / 8] & (1u << (v % 8)));
+}
+
+void sim_hv_vcpu_online(struct sim_dom *d, unsigned v, bool up)
+{
+	if (v == 0 || v >= d->max_vcpus || sim_hv_vcpu_is_online(d, v) == up)
+		return;
+	if (up) {
+		d->vcpu_online[v / 8] |= (uint8_t)(1u << (v % 8));
+		d->vcpus++;
+	} else {
+		d->vcpu_online[v / 8] &= (uint8_t)~(1u << (v % 8));
+		d->vcpus--;
+	}
+}
+
+/* as Xen: the hard affinity keeps the host's cpus only, and must keep one */
+static int op_affinity(struct sim_dom *d, const struct xo_hv_req *a, xo_err *e)
+{
+	uint8_t map[XO_CPUMAP_BYTES];
+	const char *cpus = xo_hv_arg(a, "cpus");
+	uint64_t v;
+	bool any = false;
+
+	if (arg_u64(a, "vcpu", true, 0, &v, e) < 0)
+		return -1;
+	if (v >= d->max_vcpus)
+		return xo_errf(e, XO_E_INVALID, "domain %u has no vcpu %llu (it has %u)", d->domid,
+			       (unsigned long long)v, d->max_vcpus);
+	if (!cpus || xo_cpulist_parse(cpus, map, "cpus", e) < 0)
+		return xo_errf(e, XO_E_INVALID, "invalid or missing cpus");
+	for (unsigned c = 0; c < XO_CPUS_MAX; c++) {
+		if (c >= sim_cfg.cpus)
+			map[c / 8] &= (uint8_t)~(1u << (c % 8));
+		else if (map[c / 8] & (1u << (c % 8)))
+			any = true;
+	}
+	if (!any)
+		return xo_errf(e, XO_E_INVALID, "the affinity '%s' names none of the host's %u cpus",
+			       cpus, sim_cfg.cpus);
+	if (!d->affinity) {
+		d->affinity = xcalloc(d->max_vcpus, sizeof(*d->affinity));
+		for (unsigned i = 0; i < d->max_vcpus; i++)
+			for (unsigned c = 0; c < sim_cfg.cpus; c++)
+				d->affinity[i][c / 8] |= (uint8_t)(1u << (c % 8));
+	}
+	memcpy(d->affinity[v], map, sizeof(map));
+	sim_log("domain %u: vcpu %llu may run on cpus %s", d->domid, (unsigned long long)v, cpus);
+	return 0;
+}
+
+static int op_vcpu(struct sim_dom *d, const struct xo_hv_req *a, struct xo_buf *out, xo_err *e)
+{
+	uint8_t map[XO_CPUMAP_BYTES];
+	char list[1024];
+	uint64_t v;
+	int cpu = 0;
+
+	if (arg_u64(a, "vcpu", true, 0, &v, e) < 0)
+		return -1;
+	if (v >= d->max_vcpus)
+		return xo_errf(e, XO_E_NOT_FOUND, "domain %u has no vcpu %llu (it has %u)", d->domid,
+			       (unsigned long long)v, d->max_vcpus);
+	/* never pinned: every cpu of the host */
+	if (d->affinity) {
+		memcpy(map, d->affinity[v], sizeof(map));
+	} else {
+		memset(map, 0, sizeof(map));
+		for (unsigned c = 0; c < sim_cfg.cpus; c++)
+			map[c / 8] |= (uint8_t)(1u << (c % 8));
+	}
+	/* it runs on the first cpu it may */
+	while (cpu < (int)sim_cfg.cpus - 1 && !(map[cpu / 8] & (1u << (cpu % 8))))
+		cpu++;
+	xo_cpulist_format(map, XO_CPUS_MAX, list, sizeof(list));
+	bool up = d->built && sim_hv_vcpu_is_online(d, (unsigned)v);
+	xo_buf_printf(out, "ok online=%d cpu=%d cpu_ns=%llu affinity=%s", up, up ? cpu : 0,
+		      (unsigned long long)(up && d->vcpus ? cpu_ns(d) / d->vcpus : 0), list);
+	return 0;
 }
 
 static void dm_exited(void *arg, pid_t pid, int status)
@@ -688,7 +795,17 @@ static void handle(struct hvconn *c, char *line, struct xo_buf *out)
 		if (!r && kib == 0)
 			r = xo_errf(&e, XO_E_INVALID, "invalid maximum memory 0");
 		if (!r)
+			r = not_dom0(d, "limit the memory of", &e);
+		if (!r) {
 			d->max_kib = kib;
+			/* above its new maximum, the domain may allocate nothing (Xen's ratchet):
+			 * its balloon driver gives the rest back */
+			sim_guest_memory(d);
+		}
+	} else if (strcmp(verb, "affinity") == 0) {
+		r = op_affinity(d, &a, &e);
+	} else if (strcmp(verb, "vcpu") == 0) {
+		r = op_vcpu(d, &a, out, &e);
 	} else if (strcmp(verb, "dm-start") == 0) {
 		r = op_dm_start(d, &a, c, &e);
 		if (r == 0)

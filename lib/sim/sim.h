@@ -46,6 +46,7 @@
 #include <sys/types.h>
 
 #include "err.h"
+#include "model.h"
 #include "util.h"
 
 #define SIM_DOMID_MAX 32752            /* DOMID_FIRST_RESERVED: guests are 1..32751 */
@@ -253,7 +254,9 @@ struct sim_dom {
 	bool paused;                    /* by the toolstack */
 	bool shutdown;
 	unsigned shutdown_reason;
-	unsigned max_vcpus, vcpus;
+	unsigned max_vcpus, vcpus;       /* vcpus: how many are online */
+	uint8_t vcpu_online[16];        /* bit v: vcpu v is up (XO_VCPUS_MAX bits) */
+	uint8_t (*affinity)[XO_CPUMAP_BYTES];   /* per vcpu, once one is pinned; NULL: all */
 	uint64_t max_kib, mem_kib;
 	uint64_t cpu_ns, running_since_ns;
 	uint32_t store_port, console_port;
@@ -272,6 +275,12 @@ struct sim_dom *sim_hv_dom(uint32_t domid);
 bool sim_dom_running(const struct sim_dom *d);
 /* the guest shuts itself down (SCHEDOP_shutdown) */
 void sim_hv_guest_shutdown(struct sim_dom *d, unsigned reason);
+/* the guest's balloon driver asks for target_kib: it gets what its maxmem and the host's
+ * free memory allow; returns its memory now */
+uint64_t sim_hv_balloon(struct sim_dom *d, uint64_t target_kib);
+/* the guest brings vcpu v up or down (VCPUOP_up, _down); vcpu 0 stays up */
+void sim_hv_vcpu_online(struct sim_dom *d, unsigned v, bool up);
+bool sim_hv_vcpu_is_online(const struct sim_dom *d, unsigned v);
 const char *sim_shutdown_reason_name(unsigned reason);
 
 /* ---- dom0.c ---------------------------------------------------------------- */
@@ -291,6 +300,8 @@ void sim_dom0_describe(uint32_t fe, struct xo_buf *out);
 void sim_guest_unpaused(struct sim_dom *d);
 void sim_guest_destroyed(struct sim_dom *d);
 void sim_guest_switched(struct sim_dom *d);
+/* its maximum memory changed: the balloon driver looks at its target again */
+void sim_guest_memory(struct sim_dom *d);
 /* one-shot actions: reboot, halt, crash, watchdog */
 int sim_guest_action(struct sim_dom *d, const char *action, xo_err *e);
 /* the guest writes under its own domain path with its own rights */

@@ -428,6 +428,70 @@ static void test_vm_checks(void)
 	xo_vm_free(&vm);
 }
 
+static void test_cpulist(void)
+{
+	static const struct {
+		const char *in, *out;
+	} good[] = {
+		{ "0", "0" }, { "3,1,2", "1-3" }, { "0-3,6", "0-3,6" }, { "5-5", "5" },
+		{ "7,0-2,2-4", "0-4,7" }, { "4095", "4095" }, { "0-4095", "0-4095" },
+	};
+	static const char *const bad[] = { "", ",", "1,", ",1", "3-1", "4096", "1-4096", "-1",
+		"a", "1-", "0,,1", " 1", "1 ", "00001", "1.5", "all,1" };
+	uint8_t map[XO_CPUMAP_BYTES];
+	char buf[64];
+	xo_err e;
+
+	for (size_t i = 0; i < XO_ARRAY_SIZE(good); i++) {
+		xo_err_clear(&e);
+		ok(xo_cpulist_parse(good[i].in, map, "cpus", &e) == 0, "cpu list '%s' parses", good[i].in);
+		xo_cpulist_format(map, XO_CPUS_MAX, buf, sizeof(buf));
+		ok(strcmp(buf, good[i].out) == 0, "cpu list '%s' formats as '%s' (got '%s')", good[i].in,
+		   good[i].out, buf);
+	}
+	for (size_t i = 0; i < XO_ARRAY_SIZE(bad); i++) {
+		xo_err_clear(&e);
+		ok(xo_cpulist_parse(bad[i], map, "cpus", &e) < 0 && e.cls == XO_E_INVALID &&
+		   strstr(e.msg, "invalid cpus"), "cpu list '%s' is refused (%s)", bad[i], e.msg);
+	}
+	ok(xo_cpulist_parse("all", map, "cpus", &e) == 0 && map[0] == 0xff &&
+	   map[XO_CPUMAP_BYTES - 1] == 0xff, "all is every cpu");
+	memset(map, 0, sizeof(map));
+	xo_cpulist_format(map, XO_CPUS_MAX, buf, sizeof(buf));
+	is_str(buf, "", "no cpu formats as nothing");
+	/* every other cpu: far longer than the buffer, which ends cut but terminated */
+	for (unsigned c = 0; c < XO_CPUS_MAX; c += 2)
+		map[c / 8] |= (uint8_t)(1u << (c % 8));
+	xo_cpulist_format(map, XO_CPUS_MAX, buf, sizeof(buf));
+	ok(strlen(buf) == sizeof(buf) - 1 && strncmp(buf, "0,2,4,", 6) == 0,
+	   "a list longer than the buffer fills it (%zu)", strlen(buf));
+
+	struct xo_vm vm;
+	ok(vm_text("{\"name\": \"x\", \"memory\": {\"static_max\": 67108864, \"dynamic_min\": 33554432,"
+		   " \"target\": 33554432}, \"affinity\": \"2,0-1\", \"boot\": {\"kernel\": \"/k\"}}",
+		   &vm, &e) == 0 && vm.memory_target == 33554432 && xo_vm_memory_target(&vm) == 33554432 &&
+	   vm.affinity && strcmp(vm.affinity, "0-2") == 0,
+	   "a target within the range and an affinity (normalised) are kept");
+	xo_vm_free(&vm);
+	ok(vm_text("{\"name\": \"x\", \"memory\": {\"static_max\": 67108864}, \"affinity\": \"all\","
+		   " \"boot\": {\"kernel\": \"/k\"}}", &vm, &e) == 0 && !vm.affinity &&
+	   vm.memory_target == 0 && xo_vm_memory_target(&vm) == 67108864,
+	   "affinity all is none, and no target is dynamic_max");
+	xo_vm_free(&vm);
+	ok(vm_text("{\"name\": \"x\", \"memory\": {\"static_max\": 67108864, \"target\": 33554432},"
+		   " \"boot\": {\"kernel\": \"/k\"}}", &vm, &e) < 0 && strstr(e.msg, "outside the dynamic range"),
+	   "a target below dynamic_min is refused (%s)", e.msg);
+	xo_vm_free(&vm);
+	ok(vm_text("{\"name\": \"x\", \"memory\": {\"static_max\": 67108864, \"target\": 1050000},"
+		   " \"boot\": {\"kernel\": \"/k\"}}", &vm, &e) < 0 && strstr(e.msg, "multiple of 4 KiB"),
+	   "a target that is no multiple of 4 KiB is refused (%s)", e.msg);
+	xo_vm_free(&vm);
+	ok(vm_text("{\"name\": \"x\", \"memory\": {\"static_max\": 67108864}, \"affinity\": \"0-\","
+		   " \"boot\": {\"kernel\": \"/k\"}}", &vm, &e) < 0 && strstr(e.msg, "invalid affinity '0-'"),
+	   "a malformed affinity is refused (%s)", e.msg);
+	xo_vm_free(&vm);
+}
+
 static void test_whole_vm(void)
 {
 	const char *text = "{\"name\": \"x\", \"type\": \"hvm\", \"memory\": {\"static_max\": 67108864},"
@@ -483,6 +547,7 @@ int main(void)
 	test_json();
 	test_round_trip();
 	test_vm_checks();
+	test_cpulist();
 	test_whole_vm();
 	return tap_done();
 }
