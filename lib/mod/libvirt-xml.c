@@ -210,6 +210,9 @@ int lv_domain_xml(const struct lv *lv, const struct xo_vm *vm, const char *accel
 		xo_buf_printf(b, "<hap state='%s'/>", !v || truthy(v) ? "on" : "off");
 	}
 	xo_buf_puts(b, "</features>");
+	/* qemu's default model under kvm lacks what the host has (and guests expect) */
+	if (strcmp(accel, "kvm") == 0)
+		xo_buf_puts(b, "<cpu mode='host-passthrough' check='none'/>");
 	if (vm->type == XO_VM_HVM) {
 		const char *s3 = xo_kvs_get(&vm->platform, "acpi_s3"), *s4 = xo_kvs_get(&vm->platform, "acpi_s4");
 		xo_buf_printf(b, "<pm><suspend-to-mem enabled='%s'/><suspend-to-disk enabled='%s'/></pm>",
