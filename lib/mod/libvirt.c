@@ -366,6 +366,8 @@ static int define_start(struct lv *lv, const struct xo_vm *vm, const char *accel
 	char *log = NULL;
 	virDomainPtr d;
 
+	if (!lv->xen && xo_state_open(e) < 0)
+		return -1;
 	if (!lv->xen)
 		log = xasprintf("%s/VM/%s/console.log", xo_state_dir(), vm->uuid);
 	if (lv_domain_xml(lv, vm, accel, log, &x, e) < 0) {
@@ -1053,6 +1055,8 @@ static int lv_console_log(struct xo_backend *b, const struct xo_vm *vm, char **p
 	if (LV(b)->xen)
 		return xo_errf(e, XO_E_UNIMPLEMENTED, "libvirt's libxl driver keeps no console log of xo's "
 			       "(xenconsoled's own, if enabled, is in /var/log/xen/console)");
+	if (xo_state_open(e) < 0)
+		return -1;
 	*path = xasprintf("%s/VM/%s/console.log", xo_state_dir(), vm->uuid);
 	if (stat(*path, &st) < 0 && errno == ENOENT) {
 		xo_errf(e, XO_E_NOT_FOUND, "vm %s has no console log: '%s' does not exist (its guest has "
