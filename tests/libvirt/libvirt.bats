@@ -14,6 +14,7 @@ teardown() { lv_teardown; }
 	run xo-vm-start --plan web1
 	assert_success
 	assert_line --index 1 "xo-domain-create web1"
+	assert_line --index 2 "# VM_build: the libvirt backend builds the domain in VM_create"
 	refute_output --partial xo-domain-build
 	refute_output --partial xo-qemu-start
 	assert_line "xo-vbd-plug web1 xvda"

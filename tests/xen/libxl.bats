@@ -68,6 +68,7 @@ lifecycle() {
 	local name="$GUEST-$1"
 	add_guest "$name" "$1"
 	run xo-vm-start --plan "$name"
+	assert_line "# VM_build: the libxl backend builds the domain in VM_create"
 	refute_output --partial xo-domain-build
 	start_and_check "$name"
 	run xo-vm-shutdown --timeout 120 "$name"
