@@ -4,8 +4,10 @@
 #   make check      run the test suite (ends with "N passed, N failed")
 #   make demo       a scripted session on the simulator in a temporary state directory
 #   make bench      benchmarks on the simulator
+#   make stress     the kill -9 loops at full size (about an hour)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make deps       install the Debian packages xo needs (root), or print the apt-get line
+#   make fuzz       libFuzzer harnesses (clang) under build/fuzz/, each run FUZZ_SECONDS
 
 PREFIX     ?= /usr/local
 BINDIR     ?= $(PREFIX)/bin
@@ -133,6 +135,48 @@ $(B)/lib $(B)/lib/sim $(B)/cmd $(B)/bin $(B)/unit $(B)/bench $(B)/xen $(B)/lib/x
 -include $(wildcard $(B)/lib/*.d $(B)/lib/sim/*.d $(B)/cmd/*.d $(B)/pic/lib/*.d $(B)/pic/lib/mod/*.d)
 
 # ---------------------------------------------------------------------------------------------
+# fuzzing: tests/fuzz/<harness>.c against the library built again with clang, libFuzzer,
+# AddressSanitizer and UndefinedBehaviorSanitizer, in build/fuzz/; tests/fuzz/run runs each
+# for FUZZ_SECONDS from its seeds (tests/fuzz/corpus/<harness>/) and fails on a finding
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_HARNESSES = config hvproto xsproto
+FUZZ_CFLAGS = -std=gnu11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
+	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined \
+	-Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Ilib -Ibuild -include lib/banned.h \
+	-DXO_LIBEXECDIR='"$(LIBEXECDIR)"' -DXO_SYSCONFDIR='"$(SYSCONFDIR)"'
+FUZZ_OBJ = $(LIB_SRC:%.c=$(B)/fuzz/obj/%.o) $(SIM_SRC:%.c=$(B)/fuzz/obj/%.o) $(B)/fuzz/obj/registry.o
+
+$(B)/fuzz/obj/%.o: %.c | $(B)/fuzz/obj/lib/sim
+	@echo "  FUZZCC  $@"; $(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -c -o $@ $<
+$(B)/fuzz/obj/registry.o: $(B)/registry.c lib/registry.h | $(B)/fuzz/obj/lib/sim
+	@echo "  FUZZCC  $@"; $(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+$(B)/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ) | $(B)/fuzz/obj/lib/sim
+	@echo "  FUZZLD  $@"; $(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJ) $(LDLIBS)
+$(B)/fuzz/obj/lib/sim:
+	mkdir -p $@
+
+-include $(wildcard $(B)/fuzz/obj/lib/*.d $(B)/fuzz/obj/lib/sim/*.d)
+
+# clang and its libFuzzer runtime (Debian: clang, libclang-rt-14-dev), installed as root
+fuzz-deps:
+	@tmp=$$(mktemp -d) && printf '%s\n' '#include <stddef.h>' '#include <stdint.h>' \
+		'int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n);' \
+		'int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) { (void)d; (void)n; return 0; }' \
+		> $$tmp/t.c; \
+	if $(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $$tmp/t $$tmp/t.c 2>/dev/null; then \
+		rm -rf $$tmp; exit 0; fi; rm -rf $$tmp; \
+	if [ "$$(id -u)" != 0 ]; then echo "xo: make fuzz needs clang and libFuzzer; run as root:"; \
+		echo "  apt-get install -y clang libclang-rt-14-dev"; exit 1; fi; \
+	apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q clang libclang-rt-14-dev
+
+fuzz-build: fuzz-deps
+	@$(MAKE) -s $(FUZZ_HARNESSES:%=$(B)/fuzz/%)
+
+fuzz: fuzz-build
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run $(FUZZ_HARNESSES)
+
 check: all
 	@tests/run-tests
 
@@ -146,6 +190,13 @@ check-libvirt: all
 
 bench: all
 	@tests/bench/run
+
+# kill -9 at full size (not in CI: about an hour): 200 random kills of each of start,
+# shutdown, reboot and hot plug/unplug in both hotplug modes, 20 of xo-simd mid-start,
+# then every stress script under tests/stress/
+stress: all
+	@XO_STRESS_N=$${XO_STRESS_N:-200} XO_STRESS_SIMD_N=$${XO_STRESS_SIMD_N:-20} \
+		tests/run-tests tests/resources.bats
 
 bench-xen: all
 	@tests/lab/bench-xen
@@ -212,5 +263,6 @@ clean:
 
 FORCE:
 
-.PHONY: FORCE all check check-xen check-libvirt bench bench-xen demo lint deps deps-if-missing install uninstall clean
+.PHONY: FORCE all check check-xen check-libvirt bench bench-xen demo lint deps deps-if-missing install \
+	uninstall clean stress fuzz fuzz-build fuzz-deps
 .SECONDARY:

@@ -9,12 +9,15 @@
 #include "cli.h"
 #include "sim/sim.h"
 
-enum { O_MEMORY = 256, O_CPUS, O_FOREGROUND };
+enum { O_MEMORY = 256, O_CPUS, O_OUTPUT_MAX, O_FOREGROUND, O_FORCE };
 
 static const struct xo_opt opts[] = {
 	{ O_MEMORY, "memory", "SIZE", "start: host memory for guests (default 16G, or $XO_SIM_MEMORY)" },
 	{ O_CPUS, "cpus", "N", "start: host cpus (default 4)" },
+	{ O_OUTPUT_MAX, "output-max", "SIZE", "start: output xenstore clients have not read, "
+	  "all together (default 64M)" },
 	{ O_FOREGROUND, "foreground", NULL, "start: stay in the foreground, log to standard error" },
+	{ O_FORCE, "force", NULL, "stop: destroy the domains that run first (xo-vm-destroy for VMs)" },
 	{ 0, NULL, NULL, NULL },
 };
 
@@ -40,7 +43,7 @@ int main(int argc, char **argv)
 	struct sim_start_opts so = { 0 };
 	struct xo_cli cli;
 	const char *cmd;
-	bool start_opts = false;
+	bool start_opts = false, force = false;
 	pid_t pid = 0;
 	xo_err e;
 	int c;
@@ -48,11 +51,15 @@ int main(int argc, char **argv)
 	if (argc == 3 && strcmp(argv[1], "dm-process") == 0)
 		return dm_process(argv[2]);
 	xo_cli_init(&cli, argc, argv,
-		    "start [--memory SIZE] [--cpus N] [--foreground] | stop | status | ctl ARGS...",
+		    "start [--memory SIZE] [--cpus N] [--output-max SIZE] [--foreground] | stop [--force] | "
+		    "status | ctl ARGS...",
 		    opts);
 	while ((c = xo_cli_next(&cli)) != -1) {
-		start_opts = true;
+		start_opts |= c != O_FORCE;
 		switch (c) {
+		case O_FORCE:
+			force = true;
+			break;
 		case O_MEMORY:
 			if (xo_parse_size(cli.arg, &so.memory_bytes) < 0 || so.memory_bytes == 0)
 				xo_cli_usage_error(&cli, "invalid memory '%s': expected a size such as 512M "
@@ -62,6 +69,12 @@ int main(int argc, char **argv)
 			if (xo_parse_uint(cli.arg, 4096, &so.cpus) < 0 || so.cpus == 0)
 				xo_cli_usage_error(&cli, "invalid cpus '%s': expected 1 to 4096", cli.arg);
 			break;
+		case O_OUTPUT_MAX:
+			if (xo_parse_size(cli.arg, &so.output_max) < 0 || so.output_max < 65536 ||
+			    so.output_max > (1ULL << 40))
+				xo_cli_usage_error(&cli, "invalid output-max '%s': expected a size from 64K "
+						   "to 1T", cli.arg);
+			break;
 		case O_FOREGROUND:
 			so.foreground = true;
 			break;
@@ -69,8 +82,11 @@ int main(int argc, char **argv)
 	}
 	xo_cli_operands(&cli, 1, -1);
 	cmd = cli.argv[0];
+	if (force && strcmp(cmd, "stop") != 0)
+		xo_cli_usage_error(&cli, "--force goes with stop only");
 	if (start_opts && strcmp(cmd, "start") != 0)
-		xo_cli_usage_error(&cli, "--memory, --cpus and --foreground go with start only");
+		xo_cli_usage_error(&cli, "--memory, --cpus, --output-max and --foreground go with start "
+				   "only");
 	if (strcmp(cmd, "ctl") != 0)
 		xo_cli_operands(&cli, 1, 1);
 
@@ -82,7 +98,7 @@ int main(int argc, char **argv)
 		return XO_EXIT_OK;
 	}
 	if (strcmp(cmd, "stop") == 0) {
-		if (sim_stop(&e) < 0) {
+		if (sim_stop(force, &e) < 0) {
 			xo_err_wrap(&e, "unable to stop the simulator");
 			return xo_cli_fail(&e);
 		}

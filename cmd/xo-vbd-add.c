@@ -8,7 +8,7 @@
 #include "state.h"
 
 enum { O_PATH = 256, O_NAME, O_MODE, O_TYPE, O_UNPLUGGABLE, O_PERSISTENT, O_BACKEND_KEY,
-	O_PRIVATE_KEY, O_QOS };
+	O_PRIVATE_KEY, O_QOS, O_SCRIPT };
 
 static const struct xo_opt opts[] = {
 	{ O_PATH, "path", "FILE", "the backing file or block device (none: an empty cd drive)" },
@@ -20,6 +20,7 @@ static const struct xo_opt opts[] = {
 	{ O_BACKEND_KEY, "backend-key", "KEY=VALUE", "an extra backend key (repeatable)" },
 	{ O_PRIVATE_KEY, "private-key", "KEY=VALUE", "an extra private key (repeatable)" },
 	{ O_QOS, "qos", "SCHED[:CLASS]", "io priority: idle, best-effort:0-7, real-time:0-7" },
+	{ O_SCRIPT, "script", "PATH", "hotplug script (default: xo's block script)" },
 	{ 0, NULL, NULL, NULL },
 };
 
@@ -84,6 +85,7 @@ int main(int argc, char **argv)
 				return xo_cli_fail(&e);
 			break;
 		case O_QOS: parse_qos(&cli, &v); break;
+		case O_SCRIPT: free(v.script); v.script = xstrdup(cli.arg); break;
 		}
 	}
 	xo_cli_operands(&cli, 1, 1);

@@ -17,7 +17,9 @@ static const struct xo_opt opts[] = {
 	{ 0, NULL, NULL, NULL },
 };
 
-/* queue a check-state for every VM, then wait for all of them */
+/* queue a check-state for every VM, then wait for all of them; a VM whose configuration
+ * cannot be read is reported (and the exit is not 0), and checked all the same: what it
+ * left on the host is released, a running one is left running */
 static int all(bool async)
 {
 	char (*uuids)[XO_UUID_LEN + 1];
@@ -31,16 +33,24 @@ static int all(bool async)
 	t = xcalloc(n ? n : 1, sizeof(*t));
 	for (size_t i = 0; i < n; i++) {
 		struct xo_vm vm;
-		if (xo_vm_load(uuids[i], &vm, &e) < 0)
-			continue;
-		if (xo_submit(uuids[i], vm.name, "VM_check_state", "", XO_SUBMIT_COALESCE, &t[i], &e) < 0) {
-			xo_warn("vm %s: %s", vm.name, e.msg);
+		char name[XO_NAME_MAX + 1];
+		if (xo_vm_load(uuids[i], &vm, &e) == 0) {
+			xo_strlcpy(name, vm.name, sizeof(name));
+			xo_vm_free(&vm);
+		} else {
+			xo_warn("vm %s: %s", uuids[i], e.msg);
+			code = xo_ecls_exit(e.cls);
+			if (e.cls != XO_E_INVALID)
+				continue;
+			xo_strlcpy(name, uuids[i], sizeof(name));
+		}
+		if (xo_submit(uuids[i], name, "VM_check_state", "", XO_SUBMIT_COALESCE, &t[i], &e) < 0) {
+			xo_warn("vm %s: %s", name, e.msg);
 			t[i].id[0] = '\0';
 			code = xo_ecls_exit(e.cls);
 		} else if (async) {
 			printf("%s\n", t[i].id);
 		}
-		xo_vm_free(&vm);
 	}
 	for (size_t i = 0; !async && i < n; i++) {
 		struct xo_task done;

@@ -142,17 +142,22 @@ int xo_cli_read_input(const char *file, char **text, size_t *len, const char **w
 
 	if (!file || strcmp(file, "-") == 0) {
 		*what = "standard input";
-		if (xo_read_all(0, text, len) < 0)
-			return xo_err_sys(e, errno, "unable to read standard input");
+		if (xo_read_all_max(0, XO_JSON_MAX, text, len) < 0)
+			return errno == EFBIG ? xo_errf(e, XO_E_INVALID, "unable to read standard input: "
+							"over %d bytes, the most xo reads", XO_JSON_MAX)
+					      : xo_err_sys(e, errno, "unable to read standard input");
 		return 0;
 	}
 	*what = file;
 	fd = open(file, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return xo_errf(e, XO_E_INVALID, "unable to open '%s': %s", file, strerror(errno));
-	if (xo_read_all(fd, text, len) < 0) {
+	if (xo_read_all_max(fd, XO_JSON_MAX, text, len) < 0) {
 		int err = errno;
 		close(fd);
+		if (err == EFBIG)
+			return xo_errf(e, XO_E_INVALID, "unable to read '%s': over %d bytes, the most xo reads",
+				       file, XO_JSON_MAX);
 		return xo_errf(e, XO_E_INVALID, "unable to read '%s': %s", file, strerror(err));
 	}
 	close(fd);

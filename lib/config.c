@@ -241,6 +241,19 @@ static int check_devices(const struct xo_vm *vm, struct xo_devices *d, xo_err *e
 	return 0;
 }
 
+/* the devices' own hotplug scripts exist and are executable (xo runs them as root only
+ * after xo_path_trusted says so, when they run) */
+static int check_device_scripts(struct xo_devices *d, xo_err *e)
+{
+	for (size_t i = 0; i < d->n_vbd; i++)
+		if (d->vbd[i].script && xo_script_check_file(d->vbd[i].script, "vbd script", e) < 0)
+			return -1;
+	for (size_t i = 0; i < d->n_vif; i++)
+		if (d->vif[i].script && xo_script_check_file(d->vif[i].script, "vif script", e) < 0)
+			return -1;
+	return 0;
+}
+
 /* name the unnamed, position the unpositioned, in order */
 static void assign_devices(const struct xo_vm *vm, struct xo_devices *d)
 {
@@ -303,77 +316,157 @@ static int write_devices(int fd, struct xo_devices *d, xo_err *e)
 	return 0;
 }
 
-/* a dangling name link is left by a removal that crashed; replace it under name/.lock */
-static int claim_name(int sfd, const char *name, const char *uuid, xo_err *e)
+/*
+ * The name index and crash safety. A VM is in view when VM/<uuid> (with its
+ * config) exists and name/<name> links to it. Adding and removing a VM
+ * change both under the name index's flock (name/.lock), held only for the
+ * few calls that change them, in this order:
+ *
+ *   add:     build staging/new.<uuid>.<writer>, then, locked: replace a
+ *            stale name/<name> (one whose VM has no config), link it,
+ *            rename the staging directory to VM/<uuid>
+ *   remove:  locked: rename VM/<uuid> to staging/trash.<uuid>.<writer>,
+ *            unlink name/<name>; then delete the trash
+ *
+ * A writer killed anywhere leaves its staging entry and at most a name
+ * link to a VM directory that does not exist. Neither is in view: the VM
+ * is not listed, the name resolves to nothing and is free for an add,
+ * which replaces the link. The next add or remove (of any VM) lists
+ * staging/, finds the entries of dead writers (xo_staging_clean), unlinks
+ * the name they may have left dangling and deletes them. Since every
+ * change of a name link happens under the lock, a writer holding it that
+ * finds a link to a missing VM knows its writer is dead. No VM directory
+ * is ever in view without its name, so nothing lists VM/ to repair.
+ */
+
+struct name_lock {
+	int fd;
+};
+
+static int name_lock(int sfd, struct name_lock *l, xo_err *e)
 {
-	char link[PATH_MAX], target[64], cur[PATH_MAX], tmp[PATH_MAX];
-	struct stat st;
-	int lockfd = -1, r = -1;
+	l->fd = openat(sfd, "name/.lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (l->fd < 0)
+		return xo_err_sys(e, errno, "unable to lock the name index");
+	while (flock(l->fd, LOCK_EX) < 0) {
+		if (errno != EINTR) {
+			int err = errno;
+			close(l->fd);
+			l->fd = -1;
+			return xo_err_sys(e, err, "unable to lock the name index");
+		}
+	}
+	return 0;
+}
+
+static void name_unlock(struct name_lock *l)
+{
+	if (l->fd >= 0)
+		close(l->fd);
+	l->fd = -1;
+}
+
+static void fsync_subdir(int sfd, const char *name)
+{
+	int fd = openat(sfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		xo_fsync_dir(fd);
+		close(fd);
+	}
+}
+
+/* the uuid name/<name> links to: 1, 0 when there is no link, -1 on error */
+static int name_target(int sfd, const char *name, char uuid[XO_UUID_LEN + 1], xo_err *e)
+{
+	char link[PATH_MAX], target[PATH_MAX];
 	ssize_t n;
 
 	snprintf(link, sizeof(link), "name/%s", name);
-	snprintf(target, sizeof(target), "../VM/%s", uuid);
-	if (symlinkat(target, sfd, link) == 0)
-		return 0;
-	if (errno != EEXIST)
-		return xo_err_sys(e, errno, "unable to claim the name '%s'", name);
-	lockfd = openat(sfd, "name/.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (lockfd < 0 || flock(lockfd, LOCK_EX) < 0) {
-		xo_err_sys(e, errno, "unable to lock the name index");
+	n = readlinkat(sfd, link, target, sizeof(target) - 1);
+	if (n < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return xo_err_sys(e, errno, "unable to read the name index entry '%s'", name);
+	}
+	target[n] = '\0';
+	const char *u = strrchr(target, '/');
+	u = u ? u + 1 : target;
+	if (!xo_str_startswith(target, "../VM/") || !xo_uuid_valid(u)) {
+		uuid[0] = '\0';
+		return 1;
+	}
+	xo_strlcpy(uuid, u, XO_UUID_LEN + 1);
+	return 1;
+}
+
+static bool vm_config_exists(int sfd, const char *uuid)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "VM/%s/config", uuid);
+	return fstatat(sfd, path, &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+/* a dead writer's staging entry: the name link it may have left, to a VM directory
+ * that is not in view, goes with it */
+static void staging_repair(int fd, const char *kind, const char *uuid)
+{
+	char cur[XO_UUID_LEN + 1], link[PATH_MAX];
+	struct json_object *o = NULL, *name;
+	struct name_lock l = { -1 };
+	int sfd = xo_state_fd();
+	xo_err ignore;
+
+	(void)kind;
+	if (!(o = read_json(fd, "config", "config", &ignore)) ||
+	    !json_object_object_get_ex(o, "name", &name) ||
+	    xo_name_check(json_object_get_string(name), "vm name", NULL) < 0)
 		goto out;
-	}
-	n = readlinkat(sfd, link, cur, sizeof(cur) - 1);
-	if (n >= 0) {
-		cur[n] = '\0';
-		char probe[PATH_MAX];
-		snprintf(probe, sizeof(probe), "name/%s", cur);
-		if (fstatat(sfd, probe, &st, 0) == 0) {
-			xo_errf(e, XO_E_EXISTS, "a vm named '%s' already exists", name);
-			goto out;
-		}
-	}
-	snprintf(tmp, sizeof(tmp), "name/.new.%s", uuid);
-	unlinkat(sfd, tmp, 0);
-	if (symlinkat(target, sfd, tmp) < 0 || renameat(sfd, tmp, sfd, link) < 0) {
-		xo_err_sys(e, errno, "unable to claim the name '%s'", name);
-		unlinkat(sfd, tmp, 0);
+	if (name_lock(sfd, &l, &ignore) < 0)
 		goto out;
+	if (name_target(sfd, json_object_get_string(name), cur, &ignore) == 1 &&
+	    strcmp(cur, uuid) == 0 && !vm_config_exists(sfd, uuid)) {
+		snprintf(link, sizeof(link), "name/%s", json_object_get_string(name));
+		unlinkat(sfd, link, 0);
 	}
-	r = 0;
+	name_unlock(&l);
 out:
-	if (lockfd >= 0)
-		close(lockfd);
-	return r;
+	json_object_put(o);
 }
 
 int xo_vm_add(struct xo_vm *vm, struct xo_devices *d, xo_err *e)
 {
-	char newdir[128], final[64];
+	char stage[192], final[64], link[PATH_MAX], target[64], cur[XO_UUID_LEN + 1];
+	struct name_lock l = { -1 };
 	int sfd, fd = -1, r = -1;
-	bool placed = false;
 
-	if (xo_vm_check(vm, e) < 0 || xo_vm_check_files(vm, e) < 0 || check_devices(vm, d, e) < 0)
+	uint8_t u[16];
+
+	if (xo_vm_check(vm, e) < 0)
+		return -1;
+	/* every command takes a vm by name or by uuid: such a name could be another's uuid
+	 * (refused when a vm is added, so that one stored before can still be removed) */
+	if (xo_uuid_parse(vm->name, u) == 0)
+		return xo_errf(e, XO_E_INVALID, "invalid vm name '%s': a uuid is not a name (vms are "
+			       "named by uuid or by name everywhere)", vm->name);
+	if (xo_vm_check_files(vm, e) < 0 || check_devices(vm, d, e) < 0 || check_device_scripts(d, e) < 0)
 		return -1;
 	if ((sfd = xo_state_open(e)) < 0)
 		return -1;
 	if (!vm->uuid[0])
 		xo_uuid_generate(vm->uuid);
 	assign_devices(vm, d);
-	snprintf(newdir, sizeof(newdir), "VM/.new.%s.%d", vm->uuid, (int)getpid());
 	snprintf(final, sizeof(final), "VM/%s", vm->uuid);
-	if (faccessat(sfd, final, F_OK, 0) == 0)
+	if (faccessat(sfd, final, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
 		return xo_errf(e, XO_E_EXISTS, "a vm with uuid %s already exists", vm->uuid);
-	if (mkdirat(sfd, newdir, 0755) < 0)
-		return xo_err_sys(e, errno, "unable to create vm directory in '%s'", xo_state_dir());
-	fd = openat(sfd, newdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0) {
-		xo_err_sys(e, errno, "unable to open new vm directory");
-		goto out;
-	}
+	xo_staging_clean(staging_repair);
+	if ((fd = xo_staging_create("new", vm->uuid, "vm directory", stage, sizeof(stage), e)) < 0)
+		return -1;
 	if (write_json(fd, "config", xo_vm_to_json(vm), 0, e) < 0 || write_devices(fd, d, e) < 0 ||
 	    xo_mkdir(fd, "queue", e) < 0)
 		goto out;
-	int lk = openat(fd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	int lk = openat(fd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (lk < 0) {
 		xo_err_sys(e, errno, "unable to create the vm lock");
 		goto out;
@@ -383,42 +476,59 @@ int xo_vm_add(struct xo_vm *vm, struct xo_devices *d, xo_err *e)
 		xo_err_sys(e, errno, "unable to sync the vm directory");
 		goto out;
 	}
-	if (renameat2(sfd, newdir, sfd, final, RENAME_NOREPLACE) < 0) {
-		if (errno == EEXIST || errno == ENOTEMPTY)
+	if (name_lock(sfd, &l, e) < 0)
+		goto out;
+	switch (name_target(sfd, vm->name, cur, e)) {
+	case -1:
+		goto out;
+	case 1:
+		if (cur[0] && vm_config_exists(sfd, cur)) {
+			xo_errf(e, XO_E_EXISTS, "a vm named '%s' already exists", vm->name);
+			goto out;
+		}
+		/* left by a writer that died: nobody holding the lock is mid-way */
+		snprintf(link, sizeof(link), "name/%s", vm->name);
+		if (unlinkat(sfd, link, 0) < 0 && errno != ENOENT) {
+			xo_err_sys(e, errno, "unable to claim the name '%s'", vm->name);
+			goto out;
+		}
+		break;
+	}
+	if (faccessat(sfd, final, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+		xo_errf(e, XO_E_EXISTS, "a vm with uuid %s already exists", vm->uuid);
+		goto out;
+	}
+	snprintf(link, sizeof(link), "name/%s", vm->name);
+	snprintf(target, sizeof(target), "../VM/%s", vm->uuid);
+	if (symlinkat(target, sfd, link) < 0) {
+		if (errno == EEXIST)
+			xo_errf(e, XO_E_EXISTS, "a vm named '%s' already exists", vm->name);
+		else
+			xo_err_sys(e, errno, "unable to claim the name '%s'", vm->name);
+		goto out;
+	}
+	/* the name reaches the disk before the directory: a power cut leaves at worst a
+	 * link to nothing, never a VM without a name */
+	fsync_subdir(sfd, "name");
+	if (renameat2(sfd, stage, sfd, final, RENAME_NOREPLACE) < 0) {
+		int err = errno;
+		unlinkat(sfd, link, 0);
+		if (err == EEXIST || err == ENOTEMPTY)
 			xo_errf(e, XO_E_EXISTS, "a vm with uuid %s already exists", vm->uuid);
 		else
-			xo_err_sys(e, errno, "unable to create vm %s", vm->uuid);
+			xo_err_sys(e, err, "unable to create vm %s", vm->uuid);
 		goto out;
 	}
-	placed = true;
-	if (claim_name(sfd, vm->name, vm->uuid, e) < 0)
-		goto out;
-	int vmdir = openat(sfd, "VM", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int namedir = openat(sfd, "name", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (vmdir >= 0) {
-		xo_fsync_dir(vmdir);
-		close(vmdir);
-	}
-	if (namedir >= 0) {
-		xo_fsync_dir(namedir);
-		close(namedir);
-	}
+	name_unlock(&l);
+	fsync_subdir(sfd, "VM");
 	xo_updates_emit("vm", vm->uuid);
 	r = 0;
 out:
+	name_unlock(&l);
+	if (r < 0)
+		xo_rmtree(sfd, stage);
 	if (fd >= 0)
 		close(fd);
-	if (r < 0) {
-		if (placed) {
-			/* lost the name: take the directory out of view, then delete it */
-			char trash[128];
-			snprintf(trash, sizeof(trash), "VM/.trash.%s.%d", vm->uuid, (int)getpid());
-			if (renameat(sfd, final, sfd, trash) == 0)
-				xo_rmtree(sfd, trash);
-		} else {
-			xo_rmtree(sfd, newdir);
-		}
-	}
 	return r;
 }
 
@@ -445,6 +555,17 @@ int xo_vm_load(const char *uuid, struct xo_vm *vm, xo_err *e)
 	return r;
 }
 
+void xo_vm_placeholder(const char *uuid, struct xo_vm *vm)
+{
+	xo_vm_free(vm);
+	xo_vm_init(vm);
+	xo_strlcpy(vm->uuid, uuid, sizeof(vm->uuid));
+	vm->name = xstrdup(uuid);
+	vm->vcpus = vm->vcpu_max = 1;
+	/* nothing to start it again from */
+	vm->on_reboot = vm->on_crash = vm->on_shutdown = XO_ACT_SHUTDOWN;
+}
+
 int xo_vm_load_ref(const char *ref, struct xo_vm *vm, xo_err *e)
 {
 	char uuid[XO_UUID_LEN + 1];
@@ -466,56 +587,57 @@ bool xo_vm_has_domain(const char *uuid)
 int xo_vm_remove(const char *uuid, xo_err *e)
 {
 	struct xo_vm vm;
-	char trash[128], dir[64], link[PATH_MAX];
+	struct name_lock l = { -1 };
+	char trash[192], dir[64], link[PATH_MAX], cur[XO_UUID_LEN + 1];
 	int sfd, vmfd = -1, lockfd = -1, r = -1;
+	bool moved = false;
 
 	if ((sfd = xo_state_open(e)) < 0)
 		return -1;
 	xo_vm_init(&vm);
+	xo_staging_clean(staging_repair);
 	if ((vmfd = xo_vm_dir_open(uuid, e)) < 0)
 		goto out;
 	if ((lockfd = xo_vm_lock(uuid, false, e)) < 0)
 		goto out;
 	if (xo_vm_dir_lock(vmfd, true, e) < 0)
 		goto out;
+	if (!xo_vm_dir_alive(vmfd, uuid)) {
+		xo_errf(e, XO_E_NOT_FOUND, "vm %s does not exist", uuid);
+		goto out;
+	}
 	if (xo_vm_load(uuid, &vm, e) < 0)
 		goto out;
 	if (xo_vm_has_domain(uuid)) {
 		xo_errf(e, XO_E_POWER_STATE, "vm %s is not halted: shut it down first", vm.name);
 		goto out;
 	}
-	/* the config goes first: concurrent device edits see the vm gone */
-	if (unlinkat(vmfd, "config", 0) < 0) {
-		xo_err_sys(e, errno, "unable to remove vm %s", vm.name);
-		goto out;
-	}
 	snprintf(dir, sizeof(dir), "VM/%s", uuid);
-	snprintf(trash, sizeof(trash), "VM/.trash.%s.%d", uuid, (int)getpid());
+	snprintf(trash, sizeof(trash), "staging/trash.%s.%s", uuid, xo_writer_id());
+	if (name_lock(sfd, &l, e) < 0)
+		goto out;
+	/* one rename takes the whole VM out of view; the vm directory's exclusive flock,
+	 * held until the trash is gone, marks the trash as ours */
 	if (renameat(sfd, dir, sfd, trash) < 0) {
 		xo_err_sys(e, errno, "unable to remove vm %s", vm.name);
 		goto out;
 	}
-	snprintf(link, sizeof(link), "name/%s", vm.name);
-	/* under the name index lock: the link dangles now, and claim_name() of a
-	 * new VM of the same name may be replacing it; without the lock we could
-	 * read our link and then unlink the new VM's */
-	int namelock = openat(sfd, "name/.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (namelock >= 0)
-		while (flock(namelock, LOCK_EX) < 0 && errno == EINTR)
-			;
-	char target[PATH_MAX];
-	ssize_t n = readlinkat(sfd, link, target, sizeof(target) - 1);
-	if (n > 0) {
-		target[n] = '\0';
-		if (xo_str_endswith(target, uuid))
-			unlinkat(sfd, link, 0);
+	moved = true;
+	/* the directory leaves VM/ on the disk before the name goes: a power cut leaves
+	 * at worst a link to nothing, never a VM without a name */
+	fsync_subdir(sfd, "VM");
+	if (name_target(sfd, vm.name, cur, e) == 1 && strcmp(cur, uuid) == 0) {
+		snprintf(link, sizeof(link), "name/%s", vm.name);
+		unlinkat(sfd, link, 0);
 	}
-	if (namelock >= 0)
-		close(namelock);
-	xo_rmtree(sfd, trash);
+	name_unlock(&l);
+	fsync_subdir(sfd, "name");
 	xo_updates_emit("vm", uuid);
 	r = 0;
 out:
+	name_unlock(&l);
+	if (moved)
+		xo_rmtree(sfd, trash);
 	if (vmfd >= 0)
 		close(vmfd);
 	if (lockfd >= 0)
@@ -655,10 +777,12 @@ static int edit_begin(const char *uuid, xo_err *e)
 		close(vmfd);
 		return -1;
 	}
-	if (!xo_vm_dir_alive(vmfd)) {
+	if (!xo_vm_dir_alive(vmfd, uuid)) {
 		close(vmfd);
 		return xo_errf(e, XO_E_NOT_FOUND, "vm %s does not exist", uuid);
 	}
+	/* what a writer of this VM killed half-way left */
+	xo_tmp_clean(vmfd);
 	return vmfd;
 }
 
@@ -679,7 +803,8 @@ int xo_vbd_add(const char *uuid, struct xo_vbd *v, xo_err *e)
 	enum xo_vm_type type;
 	int vmfd, r = -1;
 
-	if (xo_vbd_check(v, e) < 0 || load_vm_type(uuid, &type, e) < 0)
+	if (xo_vbd_check(v, e) < 0 || (v->script && xo_script_check_file(v->script, "vbd script", e) < 0) ||
+	    load_vm_type(uuid, &type, e) < 0)
 		return -1;
 	if ((vmfd = edit_begin(uuid, e)) < 0)
 		return -1;
@@ -857,7 +982,7 @@ static struct json_object *pci_json(const void *p) { return xo_pci_to_json(p); }
 
 int xo_vif_add(const char *uuid, struct xo_vif *v, xo_err *e)
 {
-	if (xo_vif_check(v, e) < 0)
+	if (xo_vif_check(v, e) < 0 || (v->script && xo_script_check_file(v->script, "vif script", e) < 0))
 		return -1;
 	if (!v->mac[0])
 		xo_mac_random(v->mac);

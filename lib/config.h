@@ -37,6 +37,9 @@ struct json_object *xo_vm_full_to_json(const struct xo_vm *vm, const struct xo_d
 /* add: fills vm->uuid when empty, names/positions devices that have none */
 int xo_vm_add(struct xo_vm *vm, struct xo_devices *d, xo_err *e);
 int xo_vm_load(const char *uuid, struct xo_vm *vm, xo_err *e);
+/* what stands for a VM whose configuration is unreadable (xo_vm_load failed with
+ * invalid_argument) on the paths that release it: its uuid, also as its name */
+void xo_vm_placeholder(const char *uuid, struct xo_vm *vm);
 /* resolve a name or uuid and load */
 int xo_vm_load_ref(const char *ref, struct xo_vm *vm, xo_err *e);
 int xo_vm_remove(const char *uuid, xo_err *e);

@@ -70,6 +70,7 @@ int xo_errf(xo_err *e, enum xo_ecls cls, const char *fmt, ...)
 	if (!e)
 		return -1;
 	e->cls = cls;
+	e->sys_errno = 0;
 	va_start(ap, fmt);
 	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
 	va_end(ap);
@@ -84,6 +85,7 @@ int xo_err_sys(xo_err *e, int errnum, const char *fmt, ...)
 	if (!e)
 		return -1;
 	e->cls = XO_E_SYSTEM;
+	e->sys_errno = errnum;
 	va_start(ap, fmt);
 	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
 	va_end(ap);
@@ -109,7 +111,13 @@ void xo_err_wrap(xo_err *e, const char *fmt, ...)
 void xo_err_clear(xo_err *e)
 {
 	e->cls = XO_E_NONE;
+	e->sys_errno = 0;
 	e->msg[0] = '\0';
+}
+
+bool xo_err_no_space(const xo_err *e)
+{
+	return e->cls == XO_E_SYSTEM && (e->sys_errno == ENOSPC || e->sys_errno == EDQUOT);
 }
 
 int xo_err_report(const xo_err *e)
@@ -127,11 +135,6 @@ int xo_err_report(const xo_err *e)
 	line[i] = '\0';
 	fprintf(stderr, "%s: fatal: %s\n", xo_prog, line[0] ? line : xo_ecls_name(e->cls));
 	return xo_ecls_exit(e->cls);
-}
-
-void xo_die(const xo_err *e)
-{
-	exit(xo_err_report(e));
 }
 
 void xo_warn(const char *fmt, ...)

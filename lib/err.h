@@ -64,6 +64,7 @@ enum xo_ecls {
 
 typedef struct xo_err {
 	enum xo_ecls cls;
+	int sys_errno;           /* the errno of a system error (xo_err_sys), else 0 */
 	char msg[1024];
 } xo_err;
 
@@ -79,6 +80,8 @@ int xo_err_sys(xo_err *e, int errnum, const char *fmt, ...)
 /* prefix context: "<fmt>: <previous message>" */
 void xo_err_wrap(xo_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void xo_err_clear(xo_err *e);
+/* the state directory's file system is full (ENOSPC, EDQUOT) */
+bool xo_err_no_space(const xo_err *e);
 
 const char *xo_ecls_name(enum xo_ecls cls);
 /* the class named s, or XO_E_INTERNAL for an unknown name */
@@ -87,7 +90,6 @@ int xo_ecls_exit(enum xo_ecls cls);
 
 /* print "prog: fatal: msg" to stderr; return the exit code for e */
 int xo_err_report(const xo_err *e);
-__attribute__((noreturn)) void xo_die(const xo_err *e);
 void xo_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

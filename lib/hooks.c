@@ -128,8 +128,12 @@ int xo_hooks_run(const char *hook, const char *vm_uuid, const char *reason,
 		char *path = xasprintf("%s/%s", dir, names[i]);
 		struct stat st;
 		if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0) {
+			char what[256];
+			snprintf(what, sizeof(what), "'%s'", names[i]);
 			if (c && xo_cancel_requested(c))
 				r = xo_errf(e, XO_E_CANCELLED, "cancelled before hook %s/%s", hook, names[i]);
+			else if (xo_path_trusted(path, what, XO_E_HOOK, e) < 0)
+				r = -1;    /* StrictModes: root runs only what only root can change */
 			else
 				r = run_one(hook, path, names[i], vm_uuid, reason, domid, c, e);
 		}

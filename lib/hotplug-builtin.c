@@ -266,14 +266,37 @@ static void block_add(struct hb *h)
 	hb_log(h, "attached %s as %s (%s)", params, dev, mm);
 }
 
+/* is loop device node backed by the file params (the same inode)? Only then is it the
+ * one block_add made for this vbd: a node key that names another one is not ours */
+static bool loop_backs(const char *node, const char *params)
+{
+	struct loop_info64 info;
+	struct stat st;
+	bool ours = false;
+	int fd;
+
+	if (!params[0] || stat(params, &st) < 0 || !S_ISREG(st.st_mode))
+		return false;
+	if ((fd = open(node, O_RDONLY | O_CLOEXEC)) < 0)
+		return false;
+	if (ioctl(fd, LOOP_GET_STATUS64, &info) == 0)
+		ours = info.lo_inode == st.st_ino && info.lo_device == st.st_dev;
+	close(fd);
+	return ours;
+}
+
 static void block_remove(struct hb *h)
 {
-	char node[64];
+	char node[64], params[1024];
 
 	hb_read(h, "node", node, sizeof(node));
+	hb_read(h, "params", params, sizeof(params));
 	if (xo_str_startswith(node, "/dev/loop")) {
-		int fd = open(node, O_RDONLY | O_CLOEXEC);
-		if (fd < 0 || ioctl(fd, LOOP_CLR_FD, 0) < 0)
+		int fd = -1;
+		if (!loop_backs(node, params)) {
+			hb_log(h, "warning: %s is not backed by '%s': not detaching it", node, params);
+			node[0] = '\0';
+		} else if ((fd = open(node, O_RDONLY | O_CLOEXEC)) < 0 || ioctl(fd, LOOP_CLR_FD, 0) < 0)
 			hb_log(h, "warning: losetup -d %s failed: %s", node, strerror(errno));
 		if (fd >= 0)
 			close(fd);

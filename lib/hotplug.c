@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "hotplug.h"
@@ -25,11 +27,46 @@ bool xo_hotplug_builtin_on(void)
 	return s && strcmp(s, "builtin") == 0;
 }
 
+/* VM/<uuid>/hotplug.log, never through a symlink (root appends to it); one that grew
+ * past XO_HOTPLUG_LOG_MAX becomes hotplug.log.1, replacing the one before, under the
+ * log's flock so that two openers rotate it once */
 int xo_hotplug_log_open(const char *uuid)
 {
-	char name[96];
+	char name[96], old[100];
+	struct stat st, now;
+
 	snprintf(name, sizeof(name), "VM/%s/hotplug.log", uuid);
-	return openat(xo_state_fd(), name, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	snprintf(old, sizeof(old), "%s.1", name);
+	for (int tries = 0; tries < 4; tries++) {
+		int fd = openat(xo_state_fd(), name,
+				O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
+		if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+			if (fd >= 0)
+				close(fd);
+			return -1;
+		}
+		if (st.st_size < XO_HOTPLUG_LOG_MAX)
+			return fd;
+		while (flock(fd, LOCK_EX) < 0 && errno == EINTR)
+			;
+		/* still the file at that name (nobody rotated it meanwhile)? */
+		if (fstatat(xo_state_fd(), name, &now, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    now.st_ino == st.st_ino && now.st_dev == st.st_dev &&
+		    renameat(xo_state_fd(), name, xo_state_fd(), old) < 0) {
+			flock(fd, LOCK_UN);
+			return fd;     /* cannot rotate: a long log beats none */
+		}
+		close(fd);
+	}
+	return -1;
+}
+
+static bool own_script(const char *script)
+{
+	const char *dir = xo_script_dir();
+	size_t n = strlen(dir);
+	return strncmp(script, dir, n) == 0 && script[n] == '/' &&
+	       (strcmp(script + n + 1, "block") == 0 || strcmp(script + n + 1, "vif") == 0);
 }
 
 const char *xo_script_dir(void)
@@ -56,6 +93,13 @@ int xo_hotplug_spawn(const char *uuid, const char *script, const char *kind, uin
 	int n = 0, logfd;
 	bool vif = strcmp(kind, "vif") == 0;
 
+	/* a device's own script runs as root: StrictModes, each time */
+	if (!own_script(script)) {
+		char what[64];
+		snprintf(what, sizeof(what), "the %s script", vif ? "vif" : "vbd");
+		if (xo_path_trusted(script, what, XO_E_HOTPLUG, e) < 0)
+			return -1;
+	}
 	snprintf(xbpath, sizeof(xbpath), "XENBUS_PATH=backend/%s/%u/%ld", kind, fe, devid);
 	snprintf(xbtype, sizeof(xbtype), "XENBUS_TYPE=%s", kind);
 	snprintf(scriptenv, sizeof(scriptenv), "script=%s", script);

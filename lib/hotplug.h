@@ -12,9 +12,12 @@
  * XENBUS_PATH=backend/<kind>/<fe>/<devid>, XENBUS_TYPE, XENBUS_BASE_PATH,
  * script, and for a vif vif=vif<fe>.<devid>; arguments "add" / "remove"
  * for block devices, "online type_if=vif" / "offline type_if=vif" for vifs.
- * Its output goes to VM/<uuid>/hotplug.log. The scripts are found in
+ * Its output goes to VM/<uuid>/hotplug.log, which is rotated: once it
+ * holds XO_HOTPLUG_LOG_MAX bytes, the next opener renames it hotplug.log.1
+ * (replacing the one before) and starts a new one. The scripts are found in
  * $XO_SCRIPT_DIR (default: the installed libexec directory), unless the
- * backend names another one in its `script` key.
+ * device names its own script (the backend's `script` key); xo runs a
+ * device's own script only while xo_path_trusted() (util.h) accepts it.
  */
 #ifndef XO_HOTPLUG_H
 #define XO_HOTPLUG_H
@@ -27,6 +30,7 @@
 bool xo_hotplug_by_xo(void);
 /* XO_HOTPLUG=builtin (see hotplug-builtin.h) */
 bool xo_hotplug_builtin_on(void);
+#define XO_HOTPLUG_LOG_MAX (64 * 1024)
 /* VM/<uuid>/hotplug.log for appending, where scripts and the builtin log; -1 if not */
 int xo_hotplug_log_open(const char *uuid);
 const char *xo_script_dir(void);

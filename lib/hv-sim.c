@@ -10,7 +10,7 @@
  * xenstored.
  *
  * Each operation is one request line on hv.sock and one reply (the
- * protocol is described at the top of lib/sim/hv.c); an "error CLASS
+ * protocol: lib/hvproto.h, shared with the simulator); an "error CLASS
  * MESSAGE" reply becomes an xo_err of that class, so a full host is
  * not_enough_memory and an unknown domid does_not_exist, as with Xen.
  */
@@ -27,46 +27,10 @@
 #include <unistd.h>
 #include <xenstore.h>
 
+#include "hvproto.h"
 #include "state.h"
 #include "util.h"
 #include "xf.h"
-
-struct simpriv {
-	int fd;
-	size_t len;
-	char buf[65536];
-};
-
-static void enc(struct xo_buf *b, const char *s)
-{
-	for (; s && *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-		    strchr("._/:@,+-", ch))
-			xo_buf_add(b, s, 1);
-		else
-			xo_buf_printf(b, "%%%02X", ch);
-	}
-}
-
-static int hv_connect(const char *dir, int *out)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd;
-
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/hv.sock", dir);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int err = errno;
-		close(fd);
-		errno = err;
-		return -1;
-	}
-	*out = fd;
-	return 0;
-}
 
 /* run "xo-simd start"; it exits 0 once the simulator runs, 1 if another one
  * does already (a concurrent autostart) */
@@ -104,85 +68,7 @@ static int start_simd(xo_err *e)
 /* one request, one reply (extra record lines appended after newlines) */
 static int call(struct xf *x, const char *req, struct xo_buf *reply, xo_err *e)
 {
-	struct simpriv *p = x->hv_priv;
-	unsigned long count = 0;
-	bool first = true;
-	const char *c;
-
-	xo_buf_reset(reply);
-	if (xo_write_all(p->fd, req, strlen(req)) < 0 || xo_write_all(p->fd, "\n", 1) < 0)
-		return xo_err_sys(e, errno, "unable to talk to the simulator");
-	for (;;) {
-		char *nl = memchr(p->buf, '\n', p->len);
-		if (nl) {
-			size_t l = (size_t)(nl - p->buf);
-			if (!first)
-				xo_buf_add(reply, "\n", 1);
-			xo_buf_add(reply, p->buf, l);
-			memmove(p->buf, nl + 1, p->len - l - 1);
-			p->len -= l + 1;
-			if (first) {
-				first = false;
-				if (xo_str_startswith(reply->s, "ok") && (c = strstr(reply->s, " count=")))
-					count = strtoul(c + 7, NULL, 10);
-			} else {
-				count--;
-			}
-			if (count == 0)
-				break;
-			continue;
-		}
-		if (p->len == sizeof(p->buf))
-			return xo_errf(e, XO_E_INTERNAL, "the simulator's reply line is too long");
-		ssize_t n = read(p->fd, p->buf + p->len, sizeof(p->buf) - p->len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return xo_err_sys(e, n == 0 ? ECONNRESET : errno,
-					  "unable to read the simulator's reply");
-		p->len += (size_t)n;
-	}
-	if (xo_str_startswith(reply->s, "error ")) {
-		char *cls = reply->s + 6, *msg = strchr(cls, ' ');
-		if (msg)
-			*msg++ = '\0';
-		return xo_errf(e, xo_ecls_from_name(cls), "%s", msg ? msg : "unknown error");
-	}
-	if (!xo_str_startswith(reply->s, "ok"))
-		return xo_errf(e, XO_E_INTERNAL, "unexpected reply from the simulator: '%s'", reply->s);
-	return 0;
-}
-
-/* the value of key=... in the first line of rec */
-static const char *field(const char *rec, const char *key, char *out, size_t size)
-{
-	size_t kl = strlen(key);
-	const char *s = rec;
-
-	while (s && *s && *s != '\n') {
-		if (strncmp(s, key, kl) == 0 && s[kl] == '=') {
-			size_t l = strcspn(s + kl + 1, " \n");
-			if (l >= size)
-				return NULL;
-			memcpy(out, s + kl + 1, l);
-			out[l] = '\0';
-			return out;
-		}
-		s += strcspn(s, " \n");
-		if (*s != ' ')
-			break;
-		s++;
-	}
-	return NULL;
-}
-
-static int field_u64(const char *rec, const char *key, uint64_t *out, xo_err *e)
-{
-	char buf[64];
-
-	if (!field(rec, key, buf, sizeof(buf)) || xo_parse_u64(buf, out) < 0)
-		return xo_errf(e, XO_E_INTERNAL, "the simulator's reply lacks '%s'", key);
-	return 0;
+	return xo_hv_call(x->hv_priv, req, reply, e);
 }
 
 static int simple(struct xf *x, xo_err *e, const char *fmt, ...)
@@ -206,10 +92,10 @@ static int simple(struct xf *x, xo_err *e, const char *fmt, ...)
 
 static void sim_close(struct xf *x)
 {
-	struct simpriv *p = x->hv_priv;
+	struct xo_hv_conn *p = x->hv_priv;
 
 	if (p) {
-		close(p->fd);
+		xo_hv_close(p);
 		free(p);
 		x->hv_priv = NULL;
 	}
@@ -230,7 +116,7 @@ static int sim_domain_create(struct xf *x, const struct xf_create_args *a,
 		 (unsigned long long)a->max_memory_kib, a->max_grant_frames ? a->max_grant_frames : 64,
 		 a->max_maptrack_frames ? a->max_maptrack_frames : 1024);
 	r = call(x, req, &reply, e);
-	if (r == 0 && (r = field_u64(reply.s, "domid", &id, e)) == 0)
+	if (r == 0 && (r = xo_hv_field_u64(reply.s, "domid", &id, e)) == 0)
 		*domid = (uint32_t)id;
 	xo_buf_free(&reply);
 	return r;
@@ -259,13 +145,13 @@ static int sim_domain_build(struct xf *x, uint32_t domid,
 		      a->vcpus, a->max_vcpus ? a->max_vcpus : a->vcpus);
 	if (a->cmdline && *a->cmdline) {
 		xo_buf_puts(&req, " cmdline=");
-		enc(&req, a->cmdline);
+		xo_hv_enc(&req, a->cmdline);
 	}
 	r = call(x, req.s, &reply, e);
-	if (r == 0 && (field_u64(reply.s, "store_port", &v[0], e) < 0 ||
-		       field_u64(reply.s, "console_port", &v[1], e) < 0 ||
-		       field_u64(reply.s, "store_mfn", &v[2], e) < 0 ||
-		       field_u64(reply.s, "console_mfn", &v[3], e) < 0))
+	if (r == 0 && (xo_hv_field_u64(reply.s, "store_port", &v[0], e) < 0 ||
+		       xo_hv_field_u64(reply.s, "console_port", &v[1], e) < 0 ||
+		       xo_hv_field_u64(reply.s, "store_mfn", &v[2], e) < 0 ||
+		       xo_hv_field_u64(reply.s, "console_mfn", &v[3], e) < 0))
 		r = -1;
 	if (r == 0) {
 		out->store_port = (uint32_t)v[0];
@@ -306,10 +192,10 @@ static int parse_info(const char *rec, struct xf_dominfo *d, xo_err *e)
 	char uuid[64];
 
 	for (size_t i = 0; i < XO_ARRAY_SIZE(keys); i++)
-		if (field_u64(rec, keys[i], &v[i], e) < 0)
+		if (xo_hv_field_u64(rec, keys[i], &v[i], e) < 0)
 			return -1;
 	memset(d, 0, sizeof(*d));
-	if (!field(rec, "uuid", uuid, sizeof(uuid)) || xo_uuid_parse(uuid, d->handle) < 0)
+	if (!xo_hv_field(rec, "uuid", uuid, sizeof(uuid)) || xo_uuid_parse(uuid, d->handle) < 0)
 		return xo_errf(e, XO_E_INTERNAL, "the simulator's reply lacks a uuid");
 	d->domid = (uint32_t)v[0];
 	d->hvm = v[1];
@@ -373,9 +259,9 @@ static int sim_host_info(struct xf *x, struct xo_hostinfo *out, xo_err *e)
 	uint64_t cpus;
 	int r = call(x, "host", &reply, e);
 
-	if (r == 0 && (field_u64(reply.s, "total_kib", &out->total_kib, e) < 0 ||
-		       field_u64(reply.s, "free_kib", &out->free_kib, e) < 0 ||
-		       field_u64(reply.s, "cpus", &cpus, e) < 0))
+	if (r == 0 && (xo_hv_field_u64(reply.s, "total_kib", &out->total_kib, e) < 0 ||
+		       xo_hv_field_u64(reply.s, "free_kib", &out->free_kib, e) < 0 ||
+		       xo_hv_field_u64(reply.s, "cpus", &cpus, e) < 0))
 		r = -1;
 	if (r == 0)
 		out->nr_cpus = (unsigned)cpus;
@@ -393,14 +279,14 @@ static int sim_dm_start(struct xf *x, uint32_t domid, const struct xf_dm_args *a
 	xo_buf_printf(&req, "dm-start domid=%u type=%s", domid, xo_vm_type_name(a->type));
 	if (a->name) {
 		xo_buf_puts(&req, " name=");
-		enc(&req, a->name);
+		xo_hv_enc(&req, a->name);
 	}
 	if (a->uuid) {
 		xo_buf_puts(&req, " uuid=");
-		enc(&req, a->uuid);
+		xo_hv_enc(&req, a->uuid);
 	}
 	r = call(x, req.s, &reply, e);
-	if (r == 0 && (r = field_u64(reply.s, "pid", &p, e)) == 0)
+	if (r == 0 && (r = xo_hv_field_u64(reply.s, "pid", &p, e)) == 0)
 		*pid = (int)p;
 	xo_buf_free(&req);
 	xo_buf_free(&reply);
@@ -480,8 +366,7 @@ static int sim_open(struct xf *x, xo_err *e)
 {
 	char real[PATH_MAX], *dir = NULL, *sock = NULL;
 	struct sockaddr_un sa;
-	struct simpriv *p;
-	int fd = -1;
+	struct xo_hv_conn *p = xcalloc(1, sizeof(*p));
 
 	if (xo_state_open(e) < 0)
 		return -1;
@@ -494,10 +379,10 @@ static int sim_open(struct xf *x, xo_err *e)
 			sizeof(sa.sun_path) - 1 - strlen("/sim/domain/32751.sock"));
 		goto fail;
 	}
-	if (hv_connect(dir, &fd) < 0) {
+	if (xo_hv_connect(dir, p) < 0) {
 		if (start_simd(e) < 0)
 			goto fail;
-		if (hv_connect(dir, &fd) < 0) {
+		if (xo_hv_connect(dir, p) < 0) {
 			xo_err_sys(e, errno, "unable to connect to the simulator at '%s/hv.sock'", dir);
 			goto fail;
 		}
@@ -512,15 +397,13 @@ static int sim_open(struct xf *x, xo_err *e)
 		xo_err_sys(e, errno, "unable to open the simulator's xenstore at '%s'", sock);
 		goto fail;
 	}
-	p = xcalloc(1, sizeof(*p));
-	p->fd = fd;
 	x->hv_priv = p;
 	free(dir);
 	free(sock);
 	return 0;
 fail:
-	if (fd >= 0)
-		close(fd);
+	xo_hv_close(p);
+	free(p);
 	free(dir);
 	free(sock);
 	return -1;

@@ -3,7 +3,9 @@
  *
  * Parsing is strict (json-c's STRICT tokener flag: no comments, no single
  * quotes, no trailing commas) and rejects anything after the value but
- * whitespace; errors name the byte offset. The getters check the type of
+ * whitespace, a document over XO_JSON_MAX bytes, "\u0000" in a string (C
+ * strings end there) and duplicate keys in an object (json-c would keep the
+ * last one silently); errors name the byte offset. The getters check the type of
  * one field of an object and say which field is wrong; xo_json_check_keys()
  * rejects unknown fields by name. Ownership follows json-c: getters lend,
  * never take, references; the caller of xo_json_parse() owns the result and
@@ -17,6 +19,9 @@
 #include <stdint.h>
 
 #include "err.h"
+
+/* the largest document xo reads (documented in xo-config(5)) */
+#define XO_JSON_MAX (1 << 20)
 
 /* `what` names the input in errors ("vm.json", "standard input") */
 struct json_object *xo_json_parse(const char *text, size_t len, const char *what, xo_err *e);

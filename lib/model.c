@@ -7,9 +7,11 @@
  */
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "json.h"
@@ -17,27 +19,50 @@
 
 /* ---------------------------------------------------------------- maps */
 
+/* maps are kept sorted by key: lookups are binary searches, a map read from JSON is
+ * sorted once (n log n), and the stored form lists keys in one order */
+static size_t kvs_find(const struct xo_kvs *m, const char *k, bool *found)
+{
+	size_t lo = 0, hi = m->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(m->v[mid].k, k);
+		if (c == 0) {
+			*found = true;
+			return mid;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = false;
+	return lo;
+}
+
 void xo_kvs_set(struct xo_kvs *m, const char *k, const char *v)
 {
-	for (size_t i = 0; i < m->n; i++) {
-		if (strcmp(m->v[i].k, k) == 0) {
-			free(m->v[i].v);
-			m->v[i].v = xstrdup(v);
-			return;
-		}
+	bool found;
+	size_t i = kvs_find(m, k, &found);
+
+	if (found) {
+		free(m->v[i].v);
+		m->v[i].v = xstrdup(v);
+		return;
 	}
 	m->v = xrealloc(m->v, (m->n + 1) * sizeof(*m->v));
-	m->v[m->n].k = xstrdup(k);
-	m->v[m->n].v = xstrdup(v);
+	memmove(&m->v[i + 1], &m->v[i], (m->n - i) * sizeof(*m->v));
+	m->v[i].k = xstrdup(k);
+	m->v[i].v = xstrdup(v);
 	m->n++;
 }
 
 const char *xo_kvs_get(const struct xo_kvs *m, const char *k)
 {
-	for (size_t i = 0; i < m->n; i++)
-		if (strcmp(m->v[i].k, k) == 0)
-			return m->v[i].v;
-	return NULL;
+	bool found;
+	size_t i = kvs_find(m, k, &found);
+	return found ? m->v[i].v : NULL;
 }
 
 void xo_kvs_free(struct xo_kvs *m)
@@ -49,6 +74,11 @@ void xo_kvs_free(struct xo_kvs *m)
 	free(m->v);
 	m->v = NULL;
 	m->n = 0;
+}
+
+static int kv_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct xo_kv *)a)->k, ((const struct xo_kv *)b)->k);
 }
 
 /* a key usable as a relative xenstore path: [A-Za-z0-9_/@.-], no empty or dot components */
@@ -96,6 +126,8 @@ int xo_kvs_set_arg(struct xo_kvs *m, const char *arg, const char *what, xo_err *
 	int r = key_check(k, what, e);
 	if (r == 0)
 		r = value_check(eq + 1, k, what, e);
+	if (r == 0 && m->n >= XO_KVS_MAX && !xo_kvs_get(m, k))
+		r = xo_errf(e, XO_E_INVALID, "invalid %s '%s': more than %d keys", what, k, XO_KVS_MAX);
 	if (r == 0)
 		xo_kvs_set(m, k, eq + 1);
 	free(k);
@@ -112,14 +144,23 @@ static int kvs_from_json(struct json_object *o, const char *key, const char *whe
 		return r;
 	snprintf(what, sizeof(what), "%s %s", where, key);
 	xo_kvs_free(m);
+	size_t n = (size_t)json_object_object_length(obj);
+	if (n > XO_KVS_MAX)
+		return xo_errf(e, XO_E_INVALID, "invalid %s: %zu keys, at most %d", what, n, XO_KVS_MAX);
+	m->v = xcalloc(n ? n : 1, sizeof(*m->v));
 	json_object_object_foreach(obj, k, v) {
 		if (!json_object_is_type(v, json_type_string))
 			return xo_errf(e, XO_E_INVALID, "invalid %s: value of '%s' must be a string",
 				       what, k);
 		if (key_check(k, what, e) < 0 || value_check(json_object_get_string(v), k, what, e) < 0)
 			return -1;
-		xo_kvs_set(m, k, json_object_get_string(v));
+		m->v[m->n].k = xstrdup(k);
+		m->v[m->n].v = xstrdup(json_object_get_string(v));
+		m->n++;
 	}
+	/* json objects have unique keys (xo_json_parse refuses duplicates) */
+	if (m->n > 1)
+		qsort(m->v, m->n, sizeof(*m->v), kv_cmp);
 	return 1;
 }
 
@@ -497,6 +538,7 @@ void xo_vbd_free(struct xo_vbd *v)
 {
 	free(v->name);
 	free(v->backend);
+	free(v->script);
 	xo_kvs_free(&v->extra_backend_keys);
 	xo_kvs_free(&v->extra_private_keys);
 	memset(v, 0, sizeof(*v));
@@ -556,6 +598,69 @@ long xo_vbd_devid(const char *name)
 	return (203L << 8) | (d << 4);
 }
 
+/*
+ * Extra keys: an allow-list, so that no extra key replaces one xo writes (node,
+ * physical-device-path, params, mode, locking-mode, ipv4-allowed, ...) or one a
+ * script acts on. "ns/" entries allow a whole namespace that nothing in xo, blkback
+ * or netback reads. Documented in xo-config(5).
+ */
+static const char *const vbd_backend_allowed[] = {
+	"discard-enable",          /* blkback: 0 turns discard off */
+	"feature-persistent",      /* blkback: 0 turns persistent grants off */
+	"max-ring-page-order",     /* blkback */
+	"direct-io-safe",          /* qdisk (libxl) */
+	"specification",           /* libxl's disk specification version */
+	"polling-duration",        /* tapdisk (xapi) */
+	"polling-idle-threshold",  /* tapdisk (xapi) */
+	"sm-data/",                /* xenopsd's storage extras */
+	NULL };
+static const char *const vbd_private_allowed[] = { "vbd-uuid", "vdi-uuid", "sr-uuid",
+	"other-config/", NULL };
+static const char *const vif_private_allowed[] = { "vif-uuid", "network-uuid", "promiscuous",
+	"ethtool-rx", "ethtool-tx", "ethtool-sg", "ethtool-tso", "ethtool-ufo", "ethtool-gso",
+	"other-config/", NULL };
+
+static bool key_allowed(const char *k, const char *const *allowed)
+{
+	for (const char *const *a = allowed; *a; a++) {
+		size_t n = strlen(*a);
+		if ((*a)[n - 1] == '/' ? strncmp(k, *a, n) == 0 && k[n] : strcmp(k, *a) == 0)
+			return true;
+	}
+	return false;
+}
+
+static int extra_keys_check(const struct xo_kvs *m, const char *const *allowed, const char *what,
+			    const char *kind, xo_err *e)
+{
+	for (size_t i = 0; i < m->n; i++) {
+		const char *k = m->v[i].k;
+		if (key_allowed(k, allowed))
+			continue;
+		if (strcmp(k, "script") == 0)
+			return xo_errf(e, XO_E_INVALID, "invalid %s: 'script' is not %s: give the "
+				       "device's own hotplug script as its script (--script)", what, kind);
+		return xo_errf(e, XO_E_INVALID, "invalid %s: '%s' is not %s xo allows (see xo-config(5))",
+			       what, k, kind);
+	}
+	return 0;
+}
+
+int xo_script_check_file(const char *path, const char *what, xo_err *e)
+{
+	struct stat st;
+
+	if (path_check(path, what, e) < 0)
+		return -1;
+	if (stat(path, &st) < 0)
+		return xo_errf(e, XO_E_INVALID, "%s '%s' is missing: %s", what, path, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return xo_errf(e, XO_E_INVALID, "%s '%s' is not a regular file", what, path);
+	if (access(path, X_OK) < 0)
+		return xo_errf(e, XO_E_INVALID, "%s '%s' is not executable", what, path);
+	return 0;
+}
+
 int xo_vbd_check(struct xo_vbd *v, xo_err *e)
 {
 	if (v->name) {
@@ -578,20 +683,18 @@ int xo_vbd_check(struct xo_vbd *v, xo_err *e)
 		return xo_errf(e, XO_E_INVALID, "invalid vbd: a cdrom is read-only (mode ro)");
 	if (v->qos_class > 7)
 		return xo_errf(e, XO_E_INVALID, "invalid vbd qos class %u: expected 0 to 7", v->qos_class);
-	for (size_t i = 0; i < v->extra_backend_keys.n; i++) {
-		static const char *const reserved[] = { "frontend", "frontend-id", "online", "state",
-			"params", "mode", "dev", "type", "removable", "device-type", "hotplug-status",
-			"physical-device", NULL };
-		for (const char *const *r = reserved; *r; r++)
-			if (strcmp(v->extra_backend_keys.v[i].k, *r) == 0)
-				return xo_errf(e, XO_E_INVALID,
-					       "invalid vbd extra_backend_keys: '%s' is set by xo", *r);
-	}
+	if (extra_keys_check(&v->extra_backend_keys, vbd_backend_allowed, "vbd extra_backend_keys",
+			     "an extra backend key", e) < 0 ||
+	    extra_keys_check(&v->extra_private_keys, vbd_private_allowed, "vbd extra_private_keys",
+			     "an extra private key", e) < 0)
+		return -1;
+	if (v->script && *v->script && path_check(v->script, "vbd script", e) < 0)
+		return -1;
 	return 0;
 }
 
 static const char *const vbd_keys[] = { "name", "mode", "type", "backend", "unpluggable",
-	"persistent", "extra_backend_keys", "extra_private_keys", "qos", NULL };
+	"persistent", "extra_backend_keys", "extra_private_keys", "qos", "script", NULL };
 static const char *const qos_keys[] = { "scheduler", "class", NULL };
 
 int xo_vbd_from_json(struct json_object *o, struct xo_vbd *v, xo_err *e)
@@ -617,8 +720,13 @@ int xo_vbd_from_json(struct json_object *o, struct xo_vbd *v, xo_err *e)
 	    xo_json_get_bool(o, "unpluggable", "vbd", &v->unpluggable, e) < 0 ||
 	    xo_json_get_bool(o, "persistent", "vbd", &v->persistent, e) < 0 ||
 	    kvs_from_json(o, "extra_backend_keys", "vbd", &v->extra_backend_keys, e) < 0 ||
-	    kvs_from_json(o, "extra_private_keys", "vbd", &v->extra_private_keys, e) < 0)
+	    kvs_from_json(o, "extra_private_keys", "vbd", &v->extra_private_keys, e) < 0 ||
+	    opt_str(o, "script", "vbd", &v->script, e) < 0)
 		return -1;
+	if (v->script && !*v->script) {
+		free(v->script);
+		v->script = NULL;
+	}
 	if (json_object_object_get_ex(o, "qos", &qos) && !json_object_is_type(qos, json_type_null)) {
 		if (xo_json_check_keys(qos, qos_keys, "vbd qos", e) < 0)
 			return -1;
@@ -647,6 +755,7 @@ struct json_object *xo_vbd_to_json(const struct xo_vbd *v)
 	xo_json_add_bool(o, "persistent", v->persistent);
 	json_object_object_add(o, "extra_backend_keys", kvs_to_json(&v->extra_backend_keys));
 	json_object_object_add(o, "extra_private_keys", kvs_to_json(&v->extra_private_keys));
+	xo_json_add_str(o, "script", v->script ? v->script : "");
 	if (v->qos != XO_QOS_NONE) {
 		struct json_object *q = json_object_new_object();
 		xo_json_add_str(q, "scheduler", qos_scheds[v->qos]);
@@ -791,6 +900,9 @@ int xo_vif_check(struct xo_vif *v, xo_err *e)
 		if (addr_check(v->ipv6_allowed[i], AF_INET6, e) < 0)
 			return -1;
 	if (v->script && *v->script && path_check(v->script, "vif script", e) < 0)
+		return -1;
+	if (extra_keys_check(&v->extra_private_keys, vif_private_allowed, "vif extra_private_keys",
+			     "an extra private key", e) < 0)
 		return -1;
 	if (v->locking_mode != XO_LOCK_LOCKED && (v->n_ipv4 || v->n_ipv6))
 		return xo_errf(e, XO_E_INVALID, "invalid vif: allowed addresses need locking mode 'locked'");

@@ -18,7 +18,9 @@
 #include "err.h"
 #include "util.h"
 
-/* string to string maps (platform keys, xsdata, extra keys) */
+/* string to string maps (platform keys, xsdata, extra keys), sorted by key, at most
+ * XO_KVS_MAX keys each */
+#define XO_KVS_MAX 1024
 struct xo_kv {
 	char *k, *v;
 };
@@ -63,7 +65,8 @@ struct xo_vbd {
 	enum xo_vbd_type type;
 	char *backend;               /* file or block device; "" = empty cd drive */
 	bool unpluggable, persistent;
-	struct xo_kvs extra_backend_keys, extra_private_keys;
+	struct xo_kvs extra_backend_keys, extra_private_keys;   /* allow-lists: xo-config(5) */
+	char *script;                /* hotplug script; NULL = xo's block script */
 	enum xo_qos_sched qos;
 	unsigned qos_class;          /* ionice priority 0-7 */
 };
@@ -136,6 +139,10 @@ int xo_mac_parse(const char *s, char out[18], xo_err *e);
 void xo_mac_random(char out[18]);
 int xo_lock_mode_parse(const char *s, enum xo_lock_mode *out, xo_err *e);
 int xo_vif_add_allowed(struct xo_vif *v, const char *addr, xo_err *e);
+
+/* a device's own hotplug script, when it is added: an absolute path to an executable
+ * regular file (whether root may run it is checked when it runs: xo_path_trusted) */
+int xo_script_check_file(const char *path, const char *what, xo_err *e);
 
 void xo_pci_init(struct xo_pci *p);
 int xo_pci_check(struct xo_pci *p, xo_err *e);

@@ -85,23 +85,62 @@ int xo_op_print_plan(const char *ref, const char *op, const char *arg, bool json
 	return 0;
 }
 
+/* the operations that stop a VM, which must work whatever state the state directory is
+ * in: full, or with the VM's files unreadable */
+static bool stops_vm(const char *op, const char *arg)
+{
+	return strcmp(op, "VM_destroy") == 0 || strcmp(op, "VM_check_state") == 0 ||
+	       (strcmp(op, "VM_shutdown") == 0 && strcmp(arg, "hard") == 0);
+}
+
+/* a stop on a full state directory: no queue entry, no task record, no journal, but the
+ * operation run here under the VM's lock (a crash in the middle leaves what the next
+ * check-state finishes: a teardown marks the VM's action request first) */
+static int run_in_place(const char *uuid, const char *name, const char *op, const char *arg,
+			const struct xo_op_opts *o, const char *what)
+{
+	struct xo_task t;
+	xo_err e;
+
+	xo_warn("the state directory is full: %s runs here, without a task record", what);
+	int lockfd = xo_vm_lock_for_op(uuid, true, op, &e);
+	if (lockfd < 0) {
+		xo_err_wrap(&e, "unable to %s", what);
+		return xo_cli_fail(&e);
+	}
+	xo_task_init(&t, op, uuid, name, arg);
+	xo_run_locked(uuid, &t, op, arg, NULL, true, &e);
+	xo_vm_unlock(uuid, lockfd);
+	return report(&t, what, o->json);
+}
+
 int xo_op_main(const char *ref, const char *op, const char *arg, const struct xo_op_opts *o)
 {
-	char uuid[XO_UUID_LEN + 1], what[160];
+	char uuid[XO_UUID_LEN + 1], what[160], name[XO_NAME_MAX + 1];
 	struct xo_vm vm;
 	struct xo_task t;
 	xo_err e;
 	bool shown = false;
 
-	if (xo_vm_resolve(ref, uuid, &e) < 0 || xo_vm_load(uuid, &vm, &e) < 0)
+	if (xo_vm_resolve(ref, uuid, &e) < 0)
 		return xo_cli_fail(&e);
-	snprintf(what, sizeof(what), "%s vm %s", op, vm.name);
-	if (xo_submit(uuid, vm.name, op, arg, strcmp(op, "VM_check_state") == 0 ? XO_SUBMIT_COALESCE : 0, &t, &e) < 0) {
-		xo_err_wrap(&e, "unable to %s", what);
+	if (xo_vm_load(uuid, &vm, &e) == 0) {
+		xo_strlcpy(name, vm.name, sizeof(name));
 		xo_vm_free(&vm);
+	} else if (stops_vm(op, arg) && e.cls == XO_E_INVALID) {
+		/* an unreadable configuration does not keep a VM from stopping */
+		xo_warn("vm %s: %s", uuid, e.msg);
+		xo_strlcpy(name, uuid, sizeof(name));
+	} else {
 		return xo_cli_fail(&e);
 	}
-	xo_vm_free(&vm);
+	snprintf(what, sizeof(what), "%s vm %s", op, name);
+	if (xo_submit(uuid, name, op, arg, strcmp(op, "VM_check_state") == 0 ? XO_SUBMIT_COALESCE : 0, &t, &e) < 0) {
+		if (xo_err_no_space(&e) && stops_vm(op, arg))
+			return run_in_place(uuid, name, op, arg, o, what);
+		xo_err_wrap(&e, "unable to %s", what);
+		return xo_cli_fail(&e);
+	}
 	if (o->async) {
 		printf("%s\n", t.id);
 		return 0;
@@ -272,6 +311,14 @@ static void atom_operands(struct xo_cli *cli, const struct xo_atom_def *d, struc
 	}
 }
 
+/* the micro-ops that take something away from a VM: they run on a full state directory */
+static bool releases(enum xo_atom_kind k)
+{
+	return k == XO_A_VM_DESTROY || k == XO_A_VBD_UNPLUG || k == XO_A_VIF_UNPLUG ||
+	       k == XO_A_PCI_UNPLUG || k == XO_A_DM_STOP || k == XO_A_VM_PAUSE ||
+	       k == XO_A_SET_ACTION_REQUEST;
+}
+
 /* by hand, a micro-op is the device operation: the table says what runs around it */
 static void hand_plan(const struct xo_atom_def *d, const struct xo_atom *a, struct xo_plan *plan)
 {
@@ -330,8 +377,15 @@ int xo_atom_main(int argc, char **argv, enum xo_atom_kind kind)
 	if (d->options & XO_AOPT_REASON)
 		xo_strlcpy(a.arg2, reason, sizeof(a.arg2));
 
-	if (xo_vm_resolve(cli.argv[0], uuid, &e) < 0 || xo_vm_load(uuid, &vm, &e) < 0)
+	if (xo_vm_resolve(cli.argv[0], uuid, &e) < 0)
 		return xo_cli_fail(&e);
+	if (xo_vm_load(uuid, &vm, &e) < 0) {
+		/* an unreadable configuration does not keep a VM from being released */
+		if (e.cls != XO_E_INVALID || !releases(kind))
+			return xo_cli_fail(&e);
+		xo_warn("vm %s: %s", uuid, e.msg);
+		xo_vm_placeholder(uuid, &vm);
+	}
 	xo_atom_name(&a, name, sizeof(name));
 	snprintf(what, sizeof(what), "%s of vm %s", name, vm.name);
 	hand_plan(d, &a, &plan);
@@ -343,18 +397,28 @@ int xo_atom_main(int argc, char **argv, enum xo_atom_kind kind)
 		return xo_cli_fail(&e);
 	}
 	int code = 0;
-	if (xo_task_create(&t, name, uuid, vm.name, "", &e) < 0) {
-		code = xo_cli_fail(&e);
-	} else if (xo_journal_begin(uuid, &t, &e) < 0) {
-		xo_task_finish(&t, XO_TASK_FAILED, &e, &e);
-		code = xo_cli_fail(&e);
-	} else {
-		xo_run_locked(uuid, &t, d->name, "", &plan, true, &e);
-		xo_journal_end(uuid);
-		code = report(&t, what, json);
-		xo_err ignore;
-		xo_task_destroy(t.id, &ignore);
+	bool created = xo_task_create(&t, name, uuid, vm.name, "", &e) == 0;
+	bool journal = created && xo_journal_begin(uuid, &t, &e) == 0;
+	if (!journal) {
+		/* what releases a VM runs on a full state directory too, without a record */
+		if (!xo_err_no_space(&e) || !releases(kind)) {
+			xo_err ignore;
+			if (created)
+				xo_task_finish(&t, XO_TASK_FAILED, &e, &ignore);
+			code = xo_cli_fail(&e);
+			goto out;
+		}
+		xo_warn("the state directory is full: %s runs without a journal", what);
+		if (!created)
+			xo_task_init(&t, name, uuid, vm.name, "");
 	}
+	xo_run_locked(uuid, &t, d->name, "", &plan, true, &e);
+	if (journal)
+		xo_journal_end(uuid);
+	code = report(&t, what, json);
+	xo_err ignore;
+	xo_task_destroy(t.id, &ignore);
+out:
 	xo_vm_unlock(uuid, lockfd);
 	xo_vm_free(&vm);
 	xo_plan_free(&plan);

@@ -20,9 +20,14 @@
 static int ctx_open(struct xo_ctx *ctx, const char *uuid, bool tolerant, xo_err *e)
 {
 	memset(ctx, 0, sizeof(*ctx));
-	if (xo_vm_load(uuid, &ctx->vm, e) < 0)
-		return -1;
-	if (xo_devices_load(uuid, &ctx->d, e) < 0) {
+	if (xo_vm_load(uuid, &ctx->vm, e) < 0) {
+		if (!tolerant || e->cls != XO_E_INVALID)
+			return -1;
+		/* an unreadable configuration: the VM is released from what the host shows */
+		xo_warn("vm %s: %s: releasing what the host shows", uuid, e->msg);
+		xo_vm_placeholder(uuid, &ctx->vm);
+		ctx->devices_broken = true;
+	} else if (xo_devices_load(uuid, &ctx->d, e) < 0) {
 		if (!tolerant || e->cls == XO_E_SYSTEM) {
 			xo_vm_free(&ctx->vm);
 			return -1;

@@ -44,6 +44,30 @@ int xo_vm_stat(struct xo_backend *b, const struct xo_vm *vm, struct xo_vm_state 
 	return 0;
 }
 
+/*
+ * Values read from xenstore reach people and scripts escaped (xo_str_escape): a guest
+ * writes its own frontend state, and dom0's keys come from scripts; neither may put
+ * escape sequences on a terminal or forge a line, in the human form or in JSON.
+ */
+static void add_escaped(struct json_object *o, const char *key, const char *v)
+{
+	char *esc = xo_str_escape(v);
+	xo_json_add_str(o, key, esc);
+	free(esc);
+}
+
+/* in a line of "key=value" fields, a space too would forge a field */
+static void put_escaped(FILE *f, const char *v)
+{
+	char *esc = xo_str_escape(v);
+	for (const char *c = esc; *c; c++)
+		if (*c == ' ')
+			fputs("\\x20", f);
+		else
+			fputc(*c, f);
+	free(esc);
+}
+
 struct json_object *xo_vm_state_to_json(const struct xo_vm_state *s)
 {
 	struct json_object *o = json_object_new_object();
@@ -57,7 +81,7 @@ struct json_object *xo_vm_state_to_json(const struct xo_vm_state *s)
 	if (s->console) {
 		struct json_object *c = json_object_new_object();
 		xo_json_add_str(c, "protocol", "vt100");
-		xo_json_add_str(c, "path", s->console_tty);
+		add_escaped(c, "path", s->console_tty);
 		xo_json_add_int(c, "port", -1);
 		json_object_array_add(consoles, c);
 	}
@@ -78,7 +102,7 @@ struct json_object *xo_vm_state_to_json(const struct xo_vm_state *s)
 	else
 		json_object_object_add(o, "shutdown_reason", NULL);
 	if (s->action_request[0])
-		xo_json_add_str(o, "action_request", s->action_request);
+		add_escaped(o, "action_request", s->action_request);
 	else
 		json_object_object_add(o, "action_request", NULL);
 	if (s->accel[0])
@@ -96,13 +120,15 @@ void xo_vm_state_print(FILE *f, const struct xo_vm *vm, const struct xo_vm_state
 		return;
 	}
 	xo_fmt_size(s->memory_target, mem, sizeof(mem));
-	fprintf(f, " domid=%d memory=%s vcpus=%u console=%s start=%.3f", s->domid, mem,
-		s->vcpu_target, s->console ? (s->console_tty[0] ? s->console_tty : "pv") : "-",
-		s->start_time);
+	fprintf(f, " domid=%d memory=%s vcpus=%u console=", s->domid, mem, s->vcpu_target);
+	put_escaped(f, s->console ? (s->console_tty[0] ? s->console_tty : "pv") : "-");
+	fprintf(f, " start=%.3f", s->start_time);
 	if (s->shutdown)
 		fprintf(f, " shutdown=%s", xo_shutdown_reason_name(s->shutdown_reason));
-	if (s->action_request[0])
-		fprintf(f, " action-request=%s", s->action_request);
+	if (s->action_request[0]) {
+		fputs(" action-request=", f);
+		put_escaped(f, s->action_request);
+	}
 	if (s->accel[0])
 		fprintf(f, " accel=%s", s->accel);
 	fputc('\n', f);
@@ -174,15 +200,15 @@ struct json_object *xo_dev_state_to_json(const struct xo_dev_state *s, const cha
 		xo_json_add_str(o, "address", s->params);
 		return o;
 	}
-	xo_json_add_str(o, "backend_state", s->backend_state);
-	xo_json_add_str(o, "frontend_state", s->frontend_state);
-	xo_json_add_str(o, "hotplug_status", s->hotplug_status);
+	add_escaped(o, "backend_state", s->backend_state);
+	add_escaped(o, "frontend_state", s->frontend_state);
+	add_escaped(o, "hotplug_status", s->hotplug_status);
 	if (strcmp(kind, "vbd") == 0) {
-		xo_json_add_str(o, "params", s->params);
-		xo_json_add_str(o, "physical_device", s->physical_device);
+		add_escaped(o, "params", s->params);
+		add_escaped(o, "physical_device", s->physical_device);
 	} else {
-		xo_json_add_str(o, "bridge", s->params);
-		xo_json_add_str(o, "device", s->device);
+		add_escaped(o, "bridge", s->params);
+		add_escaped(o, "device", s->device);
 	}
 	return o;
 }
@@ -191,13 +217,18 @@ void xo_dev_state_print(FILE *f, const char *id, const struct xo_dev_state *s, c
 {
 	fprintf(f, "%s %s %s", id, s->active ? "active" : "inactive", s->plugged ? "plugged" : "unplugged");
 	if (strcmp(kind, "pci") != 0 && s->plugged) {
-		fprintf(f, " state=%s/%s hotplug=%s", s->backend_state[0] ? s->backend_state : "-",
-			s->frontend_state[0] ? s->frontend_state : "-",
-			s->hotplug_status[0] ? s->hotplug_status : "-");
+		fputs(" state=", f);
+		put_escaped(f, s->backend_state[0] ? s->backend_state : "-");
+		fputc('/', f);
+		put_escaped(f, s->frontend_state[0] ? s->frontend_state : "-");
+		fputs(" hotplug=", f);
+		put_escaped(f, s->hotplug_status[0] ? s->hotplug_status : "-");
 		fprintf(f, " %s=", strcmp(kind, "vbd") == 0 ? "params" : "bridge");
-		fputs(s->params[0] ? s->params : "-", f);
-		if (s->device[0])
-			fprintf(f, " device=%s", s->device);
+		put_escaped(f, s->params[0] ? s->params : "-");
+		if (s->device[0]) {
+			fputs(" device=", f);
+			put_escaped(f, s->device);
+		}
 	}
 	fputc('\n', f);
 }

@@ -22,28 +22,91 @@ volatile sig_atomic_t xo_lock_interrupted;
 static int state_fd = -1;
 static char *state_dir;
 
-static const char *const layout[] = { "VM", "name", "tasks", "updates", "pool", "sim", NULL };
+static const char *const layout[] = { "VM", "name", "staging", "tasks", "updates", "pool", "sim",
+	NULL };
 
-static int mkdir_p(const char *path)
+/* real (a resolved path, modified) and every directory above it, above the state
+ * directory dir: owned by root or us, writable by others only with the sticky bit */
+static int above_check(char *real, const char *dir, xo_err *e)
 {
-	char buf[PATH_MAX];
-	size_t n = xo_strlcpy(buf, path, sizeof(buf));
+	struct stat st;
 
-	if (n >= sizeof(buf)) {
-		errno = ENAMETOOLONG;
-		return -1;
+	for (;;) {
+		const char *p = real[0] ? real : "/";
+		if (stat(p, &st) < 0)
+			return xo_err_sys(e, errno, "unable to check '%s' above state directory '%s'", p, dir);
+		if (st.st_uid != 0 && st.st_uid != geteuid())
+			return xo_errf(e, XO_E_SYSTEM, "unsafe state directory '%s': '%s' above it is "
+				       "owned by uid %u", dir, p, (unsigned)st.st_uid);
+		if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX))
+			return xo_errf(e, XO_E_SYSTEM, "unsafe state directory '%s': '%s' above it is "
+				       "writable by %s", dir, p, st.st_mode & S_IWOTH ? "others" : "its group");
+		char *slash = strrchr(real, '/');
+		if (!slash || !real[0])
+			return 0;
+		*slash = '\0';
 	}
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-			return -1;
-		*p = '/';
+}
+
+/* the state directory, opened: owned by root or by us and not writable by group or
+ * others, and the directories above it safe (above_check) */
+static int state_dir_check(int fd, const char *dir, xo_err *e)
+{
+	char proc[64], real[PATH_MAX];
+	struct stat st;
+	ssize_t n;
+
+	if (fstat(fd, &st) < 0)
+		return xo_err_sys(e, errno, "unable to check state directory '%s'", dir);
+	if (st.st_uid != 0 && st.st_uid != geteuid())
+		return xo_errf(e, XO_E_SYSTEM, "unsafe state directory '%s': owned by uid %u, "
+			       "not by root or by this user", dir, (unsigned)st.st_uid);
+	if (st.st_mode & (S_IWGRP | S_IWOTH))
+		return xo_errf(e, XO_E_SYSTEM, "unsafe state directory '%s': writable by %s", dir,
+			       st.st_mode & S_IWOTH ? "others" : "its group");
+	/* above the directory we opened, not above what the name says now */
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	n = readlink(proc, real, sizeof(real) - 1);
+	if (n <= 0 || real[0] != '/')
+		return xo_err_sys(e, n < 0 ? errno : ENOENT, "unable to check state directory '%s'", dir);
+	real[n] = '\0';
+	*strrchr(real, '/') = '\0';
+	return above_check(real, dir, e);
+}
+
+/* a missing state directory: only its last component is made, in a parent that exists
+ * and is safe (a typo in XO_STATE_DIR does not grow a tree); the default's parent
+ * /run/nonpersistent, which a stock system lacks, is the one exception */
+static int state_dir_create(const char *dir, xo_err *e)
+{
+	char *parent = xstrdup(dir), real[PATH_MAX];
+	int r = -1;
+
+	*strrchr(parent, '/') = '\0';
+	const char *p = parent[0] ? parent : "/";
+	if (!realpath(p, real) && errno == ENOENT && strcmp(dir, XO_DEFAULT_STATE_DIR) == 0 &&
+	    (mkdir(p, 0755) == 0 || errno == EEXIST))
+		realpath(p, real);
+	if (!realpath(p, real)) {
+		if (errno == ENOENT)
+			xo_errf(e, XO_E_SYSTEM, "unable to create state directory '%s': its parent '%s' "
+				"does not exist", dir, p);
+		else
+			xo_err_sys(e, errno, "unable to create state directory '%s'", dir);
+		goto out;
 	}
-	if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-		return -1;
-	return 0;
+	if (strcmp(real, "/") == 0)
+		real[0] = '\0';
+	if (above_check(real, dir, e) < 0)
+		goto out;
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+		xo_err_sys(e, errno, "unable to create state directory '%s'", dir);
+		goto out;
+	}
+	r = 0;
+out:
+	free(parent);
+	return r;
 }
 
 int xo_state_open(xo_err *e)
@@ -56,14 +119,20 @@ int xo_state_open(xo_err *e)
 	dir = getenv("XO_STATE_DIR");
 	if (!dir || !*dir)
 		dir = XO_DEFAULT_STATE_DIR;
+	if (dir[0] != '/')
+		return xo_errf(e, XO_E_SYSTEM, "invalid state directory '%s': not an absolute path", dir);
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0 && errno == ENOENT) {
-		if (mkdir_p(dir) < 0)
-			return xo_err_sys(e, errno, "unable to create state directory '%s'", dir);
+		if (state_dir_create(dir, e) < 0)
+			return -1;
 		fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	}
 	if (fd < 0)
 		return xo_err_sys(e, errno, "unable to open state directory '%s'", dir);
+	if (state_dir_check(fd, dir, e) < 0) {
+		close(fd);
+		return -1;
+	}
 	/* a directory we cannot list is unusable, even for reading */
 	if (faccessat(fd, ".", R_OK | X_OK, AT_EACCESS) < 0) {
 		int err = errno;
@@ -197,8 +266,10 @@ static int write_error(xo_err *e, int err, int dirfd, const char *name)
 	return xo_err_sys(e, err, "unable to write '%s'", name);
 }
 
-/* a temporary name: random per process (seeded once, and again in a forked child),
- * then a counter through splitmix64; O_EXCL catches the unlikely clash */
+/* a temporary name: ".tmp.<writer>.<random>", the writer (xo_writer_id) so that a
+ * leftover of a dead writer can be told from a live one's (xo_tmp_clean); random per
+ * process (seeded once, and again in a forked child), then a counter through
+ * splitmix64; O_EXCL catches the unlikely clash */
 static void tmp_name(char *buf, size_t size)
 {
 	static uint64_t state;
@@ -214,7 +285,32 @@ static void tmp_name(char *buf, size_t size)
 	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
 	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
 	z ^= z >> 31;
-	snprintf(buf, size, ".tmp.%012llx", (unsigned long long)(z & 0xffffffffffffull));
+	snprintf(buf, size, ".tmp.%s.%08llx", xo_writer_id(), (unsigned long long)(z & 0xffffffffull));
+}
+
+void xo_tmp_clean(int dirfd)
+{
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d;
+	struct dirent *de;
+
+	if (fd < 0)
+		return;
+	if (!(d = fdopendir(fd))) {
+		close(fd);
+		return;
+	}
+	while ((de = readdir(d))) {
+		unsigned long pid;
+		unsigned long long start;
+		const char *rest;
+		if (strncmp(de->d_name, ".tmp.", 5) != 0 ||
+		    xo_writer_parse(de->d_name + 5, &pid, &start, &rest) < 0 || *rest != '.')
+			continue;
+		if (!xo_writer_alive(pid, start))
+			unlinkat(dirfd, de->d_name, 0);
+	}
+	closedir(d);
 }
 
 int xo_atomic_write(int dirfd, const char *name, const void *data, size_t len, unsigned flags,
@@ -315,6 +411,67 @@ int xo_rmtree(int dirfd, const char *name)
 	return unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT ? -1 : 0;
 }
 
+int xo_staging_create(const char *kind, const char *uuid, const char *what, char *name,
+		      size_t size, xo_err *e)
+{
+	int sfd, fd;
+
+	if ((sfd = xo_state_open(e)) < 0)
+		return -1;
+	snprintf(name, size, "staging/%s.%s.%s", kind, uuid, xo_writer_id());
+	if (mkdirat(sfd, name, 0755) < 0)
+		return xo_err_sys(e, errno, "unable to create %s in '%s'", what, xo_state_dir());
+	fd = openat(sfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || flock(fd, LOCK_EX) < 0) {
+		int err = errno;
+		if (fd >= 0)
+			close(fd);
+		xo_rmtree(sfd, name);
+		return xo_err_sys(e, err, "unable to open '%s'", name);
+	}
+	return fd;
+}
+
+void xo_staging_clean(void (*before)(int fd, const char *kind, const char *uuid))
+{
+	int sfd = xo_state_fd(), fd;
+	DIR *d;
+	struct dirent *de;
+
+	if (sfd < 0 || (fd = openat(sfd, "staging", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return;
+	if (!(d = fdopendir(fd))) {
+		close(fd);
+		return;
+	}
+	while ((de = readdir(d))) {
+		char kind[16], uuid[XO_UUID_LEN + 1];
+		unsigned long pid;
+		unsigned long long start;
+		const char *dot = strchr(de->d_name, '.'), *rest;
+		if (!dot || dot == de->d_name || (size_t)(dot - de->d_name) >= sizeof(kind) ||
+		    strlen(dot + 1) < XO_UUID_LEN + 2 || dot[1 + XO_UUID_LEN] != '.')
+			continue;
+		xo_strlcpy(kind, de->d_name, (size_t)(dot - de->d_name) + 1);
+		xo_strlcpy(uuid, dot + 1, sizeof(uuid));
+		if (!xo_uuid_valid(uuid) ||
+		    xo_writer_parse(dot + 2 + XO_UUID_LEN, &pid, &start, &rest) < 0 || *rest ||
+		    xo_writer_alive(pid, start))
+			continue;
+		/* dead by its name; and nobody holds it (a writer whose pid we cannot see) */
+		int efd = openat(fd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (efd < 0)
+			continue;
+		if (flock(efd, LOCK_EX | LOCK_NB) == 0) {
+			if (before)
+				before(efd, kind, uuid);
+			xo_rmtree(fd, de->d_name);
+		}
+		close(efd);
+	}
+	closedir(d);
+}
+
 int xo_vm_resolve(const char *ref, char uuid[XO_UUID_LEN + 1], xo_err *e)
 {
 	char path[PATH_MAX], target[PATH_MAX];
@@ -363,7 +520,7 @@ int xo_vm_dir_open(const char *uuid, xo_err *e)
 	if (xo_state_open(e) < 0)
 		return -1;
 	snprintf(path, sizeof(path), "VM/%s", uuid);
-	fd = openat(state_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = openat(state_fd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return xo_errf(e, XO_E_NOT_FOUND, "vm %s does not exist", uuid);
@@ -381,10 +538,15 @@ int xo_vm_dir_lock(int vmfd, bool exclusive, xo_err *e)
 	return 0;
 }
 
-bool xo_vm_dir_alive(int vmfd)
+bool xo_vm_dir_alive(int vmfd, const char *uuid)
 {
-	struct stat st;
-	return fstatat(vmfd, "config", &st, 0) == 0;
+	struct stat st, here;
+	char path[64];
+
+	snprintf(path, sizeof(path), "VM/%s", uuid);
+	return fstatat(vmfd, "config", &st, 0) == 0 && fstat(vmfd, &here) == 0 &&
+	       fstatat(xo_state_fd(), path, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	       st.st_dev == here.st_dev && st.st_ino == here.st_ino;
 }
 
 int xo_vm_lock(const char *uuid, bool wait, xo_err *e)
@@ -395,7 +557,7 @@ int xo_vm_lock(const char *uuid, bool wait, xo_err *e)
 	if (xo_state_open(e) < 0)
 		return -1;
 	snprintf(path, sizeof(path), "VM/%s/lock", uuid);
-	fd = openat(state_fd, path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	fd = openat(state_fd, path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return xo_errf(e, XO_E_NOT_FOUND, "vm %s does not exist", uuid);

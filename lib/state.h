@@ -4,6 +4,11 @@
  * $XO_STATE_DIR (default /run/nonpersistent/xo) is opened once per process
  * by xo_state_open(); everything else is relative to that descriptor
  * (openat, renameat), so a process never mixes two state directories.
+ * It must be an absolute path; a missing one is created (mode 0755) only
+ * when its parent exists; it is refused when it is owned by another user
+ * than root or the caller, writable by group or others, or below a
+ * directory that is (a sticky one, such as /tmp, excepted): root writes
+ * there and runs what it finds there.
  *
  *   VM/<uuid>/config          VM JSON              VM/<uuid>/vbd.<name>  VBD JSON
  *   VM/<uuid>/vif.<position>  VIF JSON             VM/<uuid>/pci.<position> PCI JSON
@@ -12,12 +17,22 @@
  *   name/<name>               symlink to ../VM/<uuid>: unique names in O(1)
  *   tasks/<id>                task records         updates/  the event log
  *   pool/slot.<k>             worker pool slots    sim/      the simulator
+ *   staging/<kind>.<uuid>.<writer>  a VM directory being built or removed
  *
  * Writes are atomic: xo_atomic_write() writes a hidden temporary sibling,
  * fsyncs it and renames it over the target (or links it, for a create that
  * must not replace anything), so a reader sees the old file or the new one,
- * never a torn one, and a crash leaves at most a stray ".tmp.*" file that
- * xo_state_open() never reads. Nothing on a per-VM path lists VM/.
+ * never a torn one. The temporary is ".tmp.<writer>.<random>", the writer
+ * being "<pid>.<start time>" (xo_writer_id() in util.h): a writer killed
+ * half-way leaves one that no reader reads and that xo_tmp_clean() removes
+ * once its writer is provably dead. Nothing on a per-VM path lists VM/.
+ *
+ * staging/ holds what is not in view yet or not any more: a VM directory
+ * being built (new.*) or being removed (trash.*), named after its writer,
+ * which holds an exclusive flock on it. It holds only the work of live
+ * writers and the leftovers of dead ones, never one entry per VM, so the
+ * next writer lists it (xo_staging_clean) at bounded cost and removes what
+ * a dead writer left.
  *
  * The VM directory itself is flock()ed: shared by configuration edits of
  * that VM (device add/remove), exclusive by VM removal, so a device is never
@@ -59,6 +74,17 @@ int xo_rmtree(int dirfd, const char *name);
 /* mkdir, EEXIST is success */
 int xo_mkdir(int dirfd, const char *name, xo_err *e);
 int xo_fsync_dir(int dirfd);
+/* remove the ".tmp.<writer>.*" files of dead writers in a directory */
+void xo_tmp_clean(int dirfd);
+
+/* make staging/<kind>.<uuid>.<writer> (name gets that path, relative to the state
+ * directory) and return a descriptor of it holding its exclusive flock; errors say
+ * "unable to create <what> in '<state dir>'" */
+int xo_staging_create(const char *kind, const char *uuid, const char *what, char *name,
+		      size_t size, xo_err *e);
+/* remove the staging entries of dead writers (dead by their name, and unlocked);
+ * before(fd, kind, uuid), if given, sees each one first */
+void xo_staging_clean(void (*before)(int fd, const char *kind, const char *uuid));
 
 /* a subdirectory of the state directory (created if missing), opened once and cached */
 int xo_state_subdir(const char *name, xo_err *e);
@@ -88,8 +114,9 @@ int xo_vm_resolve(const char *ref, char uuid[XO_UUID_LEN + 1], xo_err *e);
 int xo_vm_dir_open(const char *uuid, xo_err *e);
 /* flock the VM directory (shared or exclusive); fd from xo_vm_dir_open */
 int xo_vm_dir_lock(int vmfd, bool exclusive, xo_err *e);
-/* is the VM still there (its config exists)? false once removal began */
-bool xo_vm_dir_alive(int vmfd);
+/* is the VM directory vmfd still VM/<uuid>, with its config? false once removal
+ * took it out of view */
+bool xo_vm_dir_alive(int vmfd, const char *uuid);
 
 /* the per-VM operation lock (VM/<uuid>/lock): returns an fd holding it.
  * wait=false fails with class busy at once if another process holds it; a

@@ -169,8 +169,8 @@ int xo_task_save(const struct xo_task *t, bool sync, xo_err *e)
 	return r;
 }
 
-int xo_task_create(struct xo_task *t, const char *op, const char *vm, const char *vm_name,
-		   const char *arg, xo_err *e)
+void xo_task_init(struct xo_task *t, const char *op, const char *vm, const char *vm_name,
+		  const char *arg)
 {
 	uint8_t rnd[XO_TASK_ID_LEN / 2];
 
@@ -184,6 +184,12 @@ int xo_task_create(struct xo_task *t, const char *op, const char *vm, const char
 	xo_strlcpy(t->arg, arg ? arg : "", sizeof(t->arg));
 	t->state = XO_TASK_PENDING;
 	t->created = xo_wallclock();
+}
+
+int xo_task_create(struct xo_task *t, const char *op, const char *vm, const char *vm_name,
+		   const char *arg, xo_err *e)
+{
+	xo_task_init(t, op, vm, vm_name, arg);
 	return xo_task_save(t, true, e);
 }
 

@@ -60,6 +60,10 @@ struct xo_task {
 
 const char *xo_task_state_name(enum xo_task_state s);
 bool xo_task_valid_id(const char *id);
+/* a new pending task in memory only (a stop on a full state directory runs without a
+ * record) */
+void xo_task_init(struct xo_task *t, const char *op, const char *vm, const char *vm_name,
+		  const char *arg);
 /* a new pending task, written (fsynced) */
 int xo_task_create(struct xo_task *t, const char *op, const char *vm, const char *vm_name,
 		   const char *arg, xo_err *e);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -360,7 +361,7 @@ void xo_uuid_generate(char out[XO_UUID_LEN + 1])
 	xo_uuid_format(u, out);
 }
 
-static int hexval(char c)
+int xo_hexval(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -384,7 +385,7 @@ int xo_uuid_parse(const char *s, uint8_t out[16])
 			i++;
 			continue;
 		}
-		int hi = hexval(s[i]), lo = hexval(s[i + 1]);
+		int hi = xo_hexval(s[i]), lo = xo_hexval(s[i + 1]);
 		if (hi < 0 || lo < 0)
 			return -1;
 		out[k++] = (uint8_t)(hi << 4 | lo);
@@ -445,6 +446,285 @@ int xo_read_all(int fd, char **out, size_t *len)
 		*len = b.len;
 	*out = xo_buf_detach(&b);
 	return 0;
+}
+
+int xo_read_all_max(int fd, size_t max, char **out, size_t *len)
+{
+	struct xo_buf b = XO_BUF_INIT;
+	char chunk[8192];
+
+	for (;;) {
+		ssize_t r = read(fd, chunk, sizeof(chunk));
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			int saved = errno;
+			xo_buf_free(&b);
+			errno = saved;
+			return -1;
+		}
+		if (r == 0)
+			break;
+		if (b.len + (size_t)r > max) {
+			xo_buf_free(&b);
+			errno = EFBIG;
+			return -1;
+		}
+		xo_buf_add(&b, chunk, (size_t)r);
+	}
+	if (len)
+		*len = b.len;
+	*out = xo_buf_detach(&b);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- escaping */
+
+/* the length of the valid UTF-8 sequence at s (1-4), 0 if invalid; *cp the code point */
+static size_t utf8_seq(const unsigned char *s, uint32_t *cp)
+{
+	uint32_t c;
+	size_t n;
+
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return 1;
+	}
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		c = s[0] & 0x1f;
+		n = 2;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		c = s[0] & 0x0f;
+		n = 3;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		c = s[0] & 0x07;
+		n = 4;
+	} else {
+		return 0;
+	}
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (s[i] & 0x3f);
+	}
+	/* overlong forms, surrogates, beyond U+10FFFF */
+	if ((n == 3 && c < 0x800) || (n == 4 && (c < 0x10000 || c > 0x10ffff)) ||
+	    (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*cp = c;
+	return n;
+}
+
+/* a code point a terminal may act on, or that breaks or reorders a line */
+static bool cp_control(uint32_t c)
+{
+	return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x2028 || c == 0x2029 ||
+	       (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
+}
+
+bool xo_str_clean(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p) {
+		uint32_t c;
+		size_t n = utf8_seq(p, &c);
+		if (n == 0 || cp_control(c) || c == '\\')
+			return false;
+		p += n;
+	}
+	return true;
+}
+
+char *xo_str_escape(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	struct xo_buf b = XO_BUF_INIT;
+
+	if (xo_str_clean(s))
+		return xstrdup(s);
+	while (*p) {
+		uint32_t c;
+		size_t n = utf8_seq(p, &c);
+		if (n == 0) {
+			xo_buf_printf(&b, "\\x%02x", *p);
+			p++;
+			continue;
+		}
+		if (c == '\\')
+			xo_buf_puts(&b, "\\\\");
+		else if (c == '\n')
+			xo_buf_puts(&b, "\\n");
+		else if (c == '\t')
+			xo_buf_puts(&b, "\\t");
+		else if (c == '\r')
+			xo_buf_puts(&b, "\\r");
+		else if (cp_control(c))
+			for (size_t i = 0; i < n; i++)
+				xo_buf_printf(&b, "\\x%02x", p[i]);
+		else
+			xo_buf_add(&b, p, n);
+		p += n;
+	}
+	return xo_buf_detach(&b);
+}
+
+/* ---------------------------------------------------------------- writers */
+
+/* the start time of a process (field 22 of /proc/<pid>/stat); 0 if there is none */
+static unsigned long long proc_start(unsigned long pid)
+{
+	char path[64], buf[1024];
+	unsigned long long start = 0;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%lu/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* "pid (comm) state ppid ...": comm may hold anything, the last ')' ends it */
+	char *p = strrchr(buf, ')');
+	if (!p)
+		return 0;
+	p++;
+	/* fields 3 to 21, then the start time */
+	for (int field = 3; field <= 22 && p; field++) {
+		while (*p == ' ')
+			p++;
+		if (field == 22) {
+			start = strtoull(p, NULL, 10);
+			break;
+		}
+		p = strchr(p, ' ');
+	}
+	return start;
+}
+
+const char *xo_writer_id(void)
+{
+	static char id[64];
+	static unsigned gen;
+
+	if (!id[0] || gen != xo_fork_gen()) {
+		unsigned long pid = (unsigned long)getpid();
+		snprintf(id, sizeof(id), "%lu.%llu", pid, proc_start(pid));
+		gen = xo_fork_gen();
+	}
+	return id;
+}
+
+bool xo_writer_alive(unsigned long pid, unsigned long long start)
+{
+	unsigned long long now;
+
+	if (pid == 0)
+		return false;
+	now = proc_start(pid);
+	if (now == 0) {
+		/* no /proc/<pid>: gone; /proc unreadable (not mounted): cannot tell */
+		return access("/proc/self/stat", R_OK) < 0;
+	}
+	return now == start;
+}
+
+int xo_writer_parse(const char *s, unsigned long *pid, unsigned long long *start,
+		    const char **end)
+{
+	char *e1, *e2;
+
+	if (!isdigit((unsigned char)s[0]))
+		return -1;
+	errno = 0;
+	*pid = strtoul(s, &e1, 10);
+	if (errno || *e1 != '.' || !isdigit((unsigned char)e1[1]))
+		return -1;
+	*start = strtoull(e1 + 1, &e2, 10);
+	if (errno)
+		return -1;
+	if (end)
+		*end = e2;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- trusted paths */
+
+static int untrusted(xo_err *e, enum xo_ecls cls, const char *what, const char *path,
+		     const char *why)
+{
+	return xo_errf(e, cls, "refusing to run %s: '%s' %s", what, path, why);
+}
+
+/* one file or directory of a trusted path: owner root or us, not writable by group or
+ * others (a sticky directory may be) */
+static int trusted_one(const char *p, bool dir, const char *what, enum xo_ecls cls, xo_err *e)
+{
+	struct stat st;
+
+	if (lstat(p, &st) < 0)
+		return xo_errf(e, cls, "refusing to run %s: cannot check '%s': %s", what, p,
+			       strerror(errno));
+	if (dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode))
+		return untrusted(e, cls, what, p, dir ? "is not a directory" : "is not a regular file");
+	if (st.st_uid != 0 && st.st_uid != geteuid())
+		return xo_errf(e, cls, "refusing to run %s: '%s' is owned by uid %u, not by root",
+			       what, p, (unsigned)st.st_uid);
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(dir && (st.st_mode & S_ISVTX)))
+		return untrusted(e, cls, what, p,
+				 st.st_mode & S_IWOTH ? "is writable by others" : "is writable by its group");
+	return 0;
+}
+
+/* real (a resolved directory path, modified) and every directory above it */
+static int trusted_dirs(char *real, const char *what, enum xo_ecls cls, xo_err *e)
+{
+	for (;;) {
+		if (trusted_one(real[0] ? real : "/", true, what, cls, e) < 0)
+			return -1;
+		char *s = strrchr(real, '/');
+		if (!s || !real[0])
+			return 0;
+		*s = '\0';
+	}
+}
+
+int xo_path_trusted(const char *path, const char *what, enum xo_ecls cls, xo_err *e)
+{
+	char real[PATH_MAX];
+	char *dir = NULL;
+	int r = -1;
+
+	if (path[0] != '/')
+		return untrusted(e, cls, what, path, "is not an absolute path");
+	/* the directory the name is in (whoever writes there can swap the entry), then
+	 * the file the name leads to and every directory above that */
+	dir = xstrdup(path);
+	*strrchr(dir, '/') = '\0';
+	if (!realpath(dir[0] ? dir : "/", real)) {
+		xo_errf(e, cls, "refusing to run %s: cannot check '%s': %s", what, dir[0] ? dir : "/",
+			strerror(errno));
+		goto out;
+	}
+	if (strcmp(real, "/") == 0)
+		real[0] = '\0';
+	if (trusted_dirs(real, what, cls, e) < 0)
+		goto out;
+	if (!realpath(path, real)) {
+		xo_errf(e, cls, "refusing to run %s: cannot check '%s': %s", what, path, strerror(errno));
+		goto out;
+	}
+	if (trusted_one(real, false, what, cls, e) < 0)
+		goto out;
+	*strrchr(real, '/') = '\0';
+	r = trusted_dirs(real, what, cls, e);
+out:
+	free(dir);
+	return r;
 }
 
 const char *xo_self_dir(void)

@@ -75,12 +75,55 @@ unsigned xo_fork_gen(void);
 void xo_uuid_generate(char out[XO_UUID_LEN + 1]);
 bool xo_uuid_valid(const char *s);
 int xo_uuid_parse(const char *s, uint8_t out[16]);
+/* the value of a hex digit, -1 if c is not one */
+int xo_hexval(char c);
 void xo_uuid_format(const uint8_t in[16], char out[XO_UUID_LEN + 1]);
 
 /* write all / read all on a file descriptor (EINTR handled); -1 with errno */
 int xo_write_all(int fd, const void *buf, size_t n);
 /* read a whole fd into a NUL-terminated malloc'd buffer; -1 with errno */
 int xo_read_all(int fd, char **out, size_t *len);
+/* the same, but -1 with EFBIG (and nothing kept) once more than max bytes came */
+int xo_read_all_max(int fd, size_t max, char **out, size_t *len);
+
+/*
+ * Output of values xo does not control (what a guest writes in xenstore, a
+ * hotplug script's message): xo_str_escape() returns a malloc'd copy that
+ * is safe on a terminal and in one line of output. A backslash becomes
+ * "\\", a newline, tab or carriage return "\n", "\t", "\r", and every other
+ * byte of a control character (C0, DEL, the C1 range U+0080-U+009F, the
+ * line and paragraph separators and the bidirectional overrides
+ * U+202A-U+202E, U+2066-U+2069) or of invalid UTF-8 becomes "\xNN". Valid
+ * printable UTF-8 is kept. xo_str_clean() says whether s would come back
+ * unchanged.
+ */
+char *xo_str_escape(const char *s);
+bool xo_str_clean(const char *s);
+
+/*
+ * Writers of the state directory are named by "<pid>.<start>", the start
+ * being the process's start time in clock ticks since boot (/proc/<pid>/stat),
+ * so that a leftover named after a writer can be told dead even after its
+ * pid was reused. xo_writer_id() is this process's (renewed in a forked
+ * child); xo_writer_alive() is false only when the process is provably gone:
+ * no such pid, or a pid with another start time.
+ */
+const char *xo_writer_id(void);
+bool xo_writer_alive(unsigned long pid, unsigned long long start);
+/* parse "<pid>.<start>" at the start of s; the rest goes to *end; -1 if it is not one */
+int xo_writer_parse(const char *s, unsigned long *pid, unsigned long long *start,
+		    const char **end);
+
+/*
+ * StrictModes (ssh's name for it) for what xo runs as root: path must be an
+ * absolute path to a regular file owned by root (or by the effective user)
+ * and not writable by group or others, and so must every directory from it
+ * up to "/", following symlinks (a directory with the sticky bit, such as
+ * /tmp, may be writable by others: they cannot rename or remove what root
+ * owns in it). On failure e (class `cls`) says which path is wrong and why,
+ * naming `what` ("hook vm-pre-start/10-log", "vbd script").
+ */
+int xo_path_trusted(const char *path, const char *what, enum xo_ecls cls, xo_err *e);
 
 /* the directory holding the running program (for sibling programs) */
 const char *xo_self_dir(void);

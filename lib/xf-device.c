@@ -472,8 +472,7 @@ static int clean_close(struct xf *x, const struct xf_devpaths *p, const char *wh
 
 static char *vbd_script(const struct xo_vbd *v)
 {
-	const char *s = xo_kvs_get(&v->extra_backend_keys, "script");
-	return s ? xstrdup(s) : xasprintf("%s/block", xo_script_dir());
+	return v->script ? xstrdup(v->script) : xasprintf("%s/block", xo_script_dir());
 }
 
 bool xf_vbd_plugged(struct xf *x, uint32_t domid, const struct xo_vbd *v)

@@ -123,16 +123,21 @@ add_json() {
 	[ -z "$(ls "$XO_STATE_DIR/name")" ]
 }
 
-@test "a name that looks like a uuid still resolves as a name" {
-	uuid=$(add_vm 11111111-2222-4333-8444-555555555555)
-	run xo-vm-show 11111111-2222-4333-8444-555555555555
+@test "a name in uuid form is refused: it could name another VM" {
+	uuid=$(add_vm web1)
+	fails_cleanly 1 "invalid vm name '$uuid': a uuid is not a name" add_vm "$uuid"
+	fails_cleanly 1 "invalid vm name '11111111-2222-4333-8444-555555555555': a uuid is not a name" \
+		add_json "$(vm_json 11111111-2222-4333-8444-555555555555)"
+	# in any case: xo-vm-remove of the other VM's uuid must never reach a VM named so
+	fails_cleanly 1 "a uuid is not a name" add_vm "$(tr a-f A-F <<< "$uuid")"
+	run xo-vm-show "$uuid"
 	assert_success
-	assert_line "uuid $uuid"
+	assert_line "name web1"
 }
 
 @test "xo-vm-show --json | xo-vm-add into a fresh state directory gives the same VM" {
 	add_vm web1 --vcpus 2 --cmdline "console=hvc0" --platform hap=true --xsdata vm-data/a=b >/dev/null
-	xo-vbd-add web1 --path "$DISK" --backend-key discard=1 --qos best-effort:2 >/dev/null
+	xo-vbd-add web1 --path "$DISK" --backend-key discard-enable=0 --qos best-effort:2 >/dev/null
 	xo-vbd-add web1 --type cdrom >/dev/null
 	xo-vif-add web1 --bridge br9 --mtu 9000 --rate 1000/20000 --locking-mode locked \
 		--allow 192.0.2.1 --allow 2001:db8::1 >/dev/null
@@ -329,7 +334,8 @@ xvde disk rw $DISK"
 	fails_cleanly 1 "field 'vcpus' must not be negative" add_json "$(vm_json x '"vcpus": -1')"
 	fails_cleanly 1 "field 'static_max' must be an integer" \
 		add_json '{"name": "x", "memory": {"static_max": "64M"}, "boot": {"kernel": "'"$KERNEL"'"}}'
-	fails_cleanly 1 "field 'memory' must be an object" add_json "$(vm_json x '"memory": 67108864')"
+	fails_cleanly 1 "field 'memory' must be an object" \
+		add_json '{"name": "x", "memory": 67108864, "boot": {"kernel": "'"$KERNEL"'"}}'
 	fails_cleanly 1 "field 'framebuffer' must be true or false" add_json "$(vm_json x '"framebuffer": "yes"')"
 	fails_cleanly 1 "field 'vbds' must be an array" add_json "$(vm_json x '"vbds": {}')"
 	fails_cleanly 1 "field 'unpluggable' must be true or false" \
@@ -528,7 +534,8 @@ xvde disk rw $DISK"
 	fails_cleanly 1 "a disk needs a backend path" xo-vbd-add web1
 	fails_cleanly 1 "must be an absolute path" xo-vbd-add web1 --path disk.img
 	fails_cleanly 1 "a cdrom is read-only" xo-vbd-add web1 --type cdrom --mode rw
-	fails_cleanly 1 "'params' is set by xo" xo-vbd-add web1 --path "$DISK" --backend-key params=/x
+	fails_cleanly 1 "'params' is not an extra backend key xo allows" \
+		xo-vbd-add web1 --path "$DISK" --backend-key params=/x
 	fails_cleanly 100 "invalid vbd mode 'rx'" xo-vbd-add web1 --path "$DISK" --mode rx
 	fails_cleanly 100 "invalid vbd type 'tape'" xo-vbd-add web1 --path "$DISK" --type tape
 	fails_cleanly 100 "invalid unpluggable 'maybe'" xo-vbd-add web1 --path "$DISK" --unpluggable maybe

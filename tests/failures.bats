@@ -33,7 +33,7 @@ exit 1
 S
 	chmod +x "$BATS_TEST_TMPDIR/bad"
 	xo-vbd-remove web1 xvda
-	xo-vbd-add web1 --name xvda --path "$BATS_TEST_TMPDIR/web1-root.img" --backend-key "script=$BATS_TEST_TMPDIR/bad"
+	xo-vbd-add web1 --name xvda --path "$BATS_TEST_TMPDIR/web1-root.img" --script "$BATS_TEST_TMPDIR/bad"
 	run xo-vm-start web1
 	assert_failure 1
 	assert_output --partial "hotplug"
@@ -66,7 +66,7 @@ S
 	printf '#!/bin/sh\nexec sleep 1000\n' > "$BATS_TEST_TMPDIR/hang"
 	chmod +x "$BATS_TEST_TMPDIR/hang"
 	xo-vbd-remove web1 xvda
-	xo-vbd-add web1 --name xvda --path "$BATS_TEST_TMPDIR/web1-root.img" --backend-key "script=$BATS_TEST_TMPDIR/hang"
+	xo-vbd-add web1 --name xvda --path "$BATS_TEST_TMPDIR/web1-root.img" --script "$BATS_TEST_TMPDIR/hang"
 	XO_HOTPLUG_TIMEOUT=1 run xo-vm-start web1
 	assert_failure 99
 	assert_output --partial "timed out"
@@ -137,7 +137,7 @@ S
 	printf '#!/bin/sh\nexec sleep 1000\n' > "$BATS_TEST_TMPDIR/hang"
 	chmod +x "$BATS_TEST_TMPDIR/hang"
 	xo-vbd-remove web1 xvda
-	xo-vbd-add web1 --name xvda --path "$BATS_TEST_TMPDIR/web1-root.img" --backend-key "script=$BATS_TEST_TMPDIR/hang"
+	xo-vbd-add web1 --name xvda --path "$BATS_TEST_TMPDIR/web1-root.img" --script "$BATS_TEST_TMPDIR/hang"
 	# the hanging script is run again for the undo ("remove"): it gets 10 s, not 300
 	export XO_HOTPLUG_TIMEOUT=10
 	task=$(xo-vm-start --async web1)

@@ -36,7 +36,7 @@ xo_teardown() {
 			python3 -c 'import json,sys; [print(v["uuid"]) for v in json.load(sys.stdin)]' 2>/dev/null); do
 			timeout 30 xo-vm-destroy "$vm" >/dev/null 2>&1 || true
 		done
-		xo-simd stop >/dev/null 2>&1 || true
+		xo-simd stop --force >/dev/null 2>&1 || true
 	fi
 	# and whatever a failed test left attached to its files
 	for dev in $(losetup -a 2>/dev/null | grep -F "($BATS_TEST_TMPDIR/" | cut -d: -f1); do
@@ -72,7 +72,9 @@ xs() {
 
 # a bridge for vifs, inside the test run's own network namespace
 bridge() {
-	ip link show "${1:-xenbr0}" >/dev/null 2>&1 || ip link add "${1:-xenbr0}" type bridge
+	# (tests running at once may add it first)
+	ip link show "${1:-xenbr0}" >/dev/null 2>&1 || ip link add "${1:-xenbr0}" type bridge 2>/dev/null ||
+		ip link show "${1:-xenbr0}" >/dev/null
 	ip link set "${1:-xenbr0}" up
 }
 
@@ -149,6 +151,29 @@ assert_clean_halted() {
 		python3 -c 'import json,sys; [print(v["backend"]) for v in json.load(sys.stdin)]')
 	# the queue is empty and no worker journal is left
 	[ -z "$(ls "$XO_STATE_DIR/VM/$uuid/queue")" ] || fail "queue of vm $name not empty"
+	assert_no_host_resources "$uuid"
+}
+
+# nothing a VM's instance held on the host is left (lib/res.h): no resource record, no
+# interface marked as the VM's, no nft table of a vif, no process started for it
+assert_no_host_resources() {
+	local uuid=$1 f p
+	[ -z "$(ls -A "$XO_STATE_DIR/VM/$uuid/res" 2>/dev/null)" ] ||
+		fail "resource records left: $(ls -A "$XO_STATE_DIR/VM/$uuid/res")"
+	for f in /sys/class/net/*/ifalias; do
+		[ "$(cat "$f" 2>/dev/null)" != "xo:$uuid" ] || fail "an interface of the vm is left: $f"
+	done
+	if command -v nft >/dev/null; then
+		! nft list tables 2>/dev/null | grep -q 'xo-vif' || fail "nft tables left: $(nft list tables)"
+	fi
+	for p in /proc/[0-9]*; do
+		[ -r "$p/environ" ] || continue
+		# a hotplug script xo started for this state directory
+		if tr '\0' '\n' 2>/dev/null <"$p/environ" | grep -qxF "XO_STATE_DIR=$XO_STATE_DIR" &&
+			tr '\0' ' ' 2>/dev/null <"$p/cmdline" | grep -qF "$XO_SCRIPT_DIR/"; then
+			fail "a process of the vm is left: $(tr '\0' ' ' <"$p/cmdline")"
+		fi
+	done
 }
 
 # the VM is intact and running (or paused): a domain that finished starting, every

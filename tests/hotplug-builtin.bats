@@ -138,7 +138,7 @@ result() {   # result NAME
 	chmod +x "$mine"
 	add_vm web2 >/dev/null
 	disk_image "$BATS_TEST_TMPDIR/web2.img"
-	xo-vbd-add web2 --path "$BATS_TEST_TMPDIR/web2.img" --backend-key "script=$mine" >/dev/null
+	xo-vbd-add web2 --path "$BATS_TEST_TMPDIR/web2.img" --script "$mine" >/dev/null
 	xo-vm-start web2
 	run cat "$BATS_TEST_TMPDIR/ran.log"
 	assert_output "mine add"

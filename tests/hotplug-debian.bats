@@ -20,7 +20,7 @@ teardown() { xo_teardown; }
 debian_vm() {
 	add_vm "$1" >/dev/null
 	disk_image "$BATS_TEST_TMPDIR/$1.img"
-	xo-vbd-add "$1" --path "$BATS_TEST_TMPDIR/$1.img" --backend-key "script=$DEBIAN_BLOCK" >/dev/null
+	xo-vbd-add "$1" --path "$BATS_TEST_TMPDIR/$1.img" --script "$DEBIAN_BLOCK" >/dev/null
 	bridge xenbr0
 	xo-vif-add "$1" --bridge xenbr0 --script "$DEBIAN_VIF" >/dev/null
 }

@@ -47,7 +47,7 @@ teardown() { sim_teardown; }
 	"$SB" dm-start "$d" > "$BATS_TEST_TMPDIR/dmpid"
 	dm=$(cat "$BATS_TEST_TMPDIR/dmpid")
 	[ -e "/proc/$dm" ]
-	run xo-simd stop
+	run xo-simd stop --force
 	assert_success
 	gone "$pid"
 	gone "$dm"
@@ -100,6 +100,9 @@ teardown() { sim_teardown; }
 	run xo-simd stop --memory 1G
 	assert_failure 100
 	assert_output --partial "go with start only"
+	run xo-simd start --output-max 1K
+	assert_failure 100
+	assert_output --partial "invalid output-max '1K'"
 	run xo-simd frobnicate
 	assert_failure 100
 	assert_output --partial "unknown command 'frobnicate'"
@@ -169,4 +172,160 @@ teardown() { sim_teardown; }
 	assert_success
 	assert_line --partial "usage: xo-simd start"
 	assert_line --partial "--memory SIZE"
+}
+
+@test "out of descriptors, xo-simd pauses accepting, says so once, and accepts again when one is freed" {
+	(ulimit -n 32 && xo-simd start)
+	pid=$(xo-simd status | cut -d' ' -f2)
+	mkfifo "$BATS_TEST_TMPDIR/in" "$BATS_TEST_TMPDIR/out"
+	# 60 connections for a daemon that may hold 32 descriptors; then 1000
+	# requests on the first, while the others wait in the backlog
+	"$XS" hold 60 < "$BATS_TEST_TMPDIR/in" > "$BATS_TEST_TMPDIR/out" 3>&- &
+	holder=$!
+	exec 5> "$BATS_TEST_TMPDIR/in"
+	exec 6< "$BATS_TEST_TMPDIR/out"
+	read -r -t 30 line <&6
+	assert_equal "$line" "held 60 answered 1000"
+	assert_equal "$(ls "/proc/$pid/fd" | wc -l)" 32
+	run grep -c "not accepting connections until a descriptor is freed" "$SIMLOG"
+	assert_output 1
+	[ "$(stat -c %s "$SIMLOG")" -lt 1000 ]
+	# the holder hangs up: its connections are freed and the backlog taken
+	exec 5>&-
+	wait "$holder"
+	exec 6<&-
+	run xenstore-read /local/domain/0/name
+	assert_success
+	assert_output Domain-0
+	run xo-simd ctl list
+	assert_success
+	run grep -c "accepting connections on '.*/xenstored.sock' again" "$SIMLOG"
+	assert_output 1
+	run grep -c "not accepting" "$SIMLOG"
+	assert_output 1
+}
+
+@test "one limit on unread output for all connections: the largest lazy one is dropped first" {
+	xo-simd start --output-max 4M
+	start_lazy 2000 100 100
+	run "$XS" flood /f/x 4000
+	assert_output "wrote 4000"
+	stop_lazy
+	# the watcher with the long token held the most: it went, the others stay
+	assert_equal "$(lazy_state 0)" dropped
+	assert_equal "$(lazy_state 1)" alive
+	assert_equal "$(lazy_state 2)" alive
+	run grep -c "does not read its output: dropping it" "$SIMLOG"
+	assert_output 1
+	grep -q "connection of domain 0 (pid ${LAZY[0]}) does not read its output" "$SIMLOG"
+	# the daemon serves on
+	run xenstore-read /f/x
+	assert_output x
+}
+
+@test "ten lazy watchers of / flooded with events: the daemon's memory stays bounded" {
+	xo-simd start --output-max 4M
+	pid=$(xo-simd status | cut -d' ' -f2)
+	before=$(kib "$pid" VmRSS)
+	start_lazy 1000 1000 1000 1000 1000 1000 1000 1000 1000 1000
+	# 40 MB of events: ten connections of 4 MB each without a global limit
+	run "$XS" flood /f/x 4000
+	assert_output "wrote 4000"
+	peak=$(kib "$pid" VmHWM)
+	stop_lazy
+	# buffers grow by doubling and the limit is checked after each growth:
+	# at worst a moment at twice the limit
+	echo "rss before $before KiB, peak $peak KiB"
+	[ $((peak - before)) -lt $((9 * 1024)) ]
+	run grep -c "does not read its output: dropping it" "$SIMLOG"
+	[ "$output" -ge 1 ]
+	run xenstore-read /f/x
+	assert_output x
+}
+
+@test "xo-simd stop refuses while domains run, naming them; --force destroys them through xo, then stops" {
+	ref_vm web1
+	xo-vm-start web1
+	d=$(domid_of web1)
+	other=$(new_domain)
+	img="$BATS_TEST_TMPDIR/web1-root.img"
+	[ -n "$(losetup -j "$img")" ]
+	pid=$(xo-simd status | cut -d' ' -f2)
+	run xo-simd stop
+	assert_failure 1
+	assert_output "xo-simd: fatal: unable to stop the simulator: 2 domains run: $d (vm web1), $other (not a vm of this state directory); destroy them first (xo-vm-destroy), or stop with --force"
+	run xo-simd status
+	assert_output "running $pid"
+	run xo-simd stop --force
+	assert_success
+	assert_output ""
+	gone "$pid"
+	run xo-simd status
+	assert_failure 1
+	# the VM went through xo-vm-destroy: halted, its loop devices and tap released
+	no_loops_on "$img"
+	no_loops_on "$BATS_TEST_TMPDIR/web1-data.img"
+	run ip link show "vif$d.0"
+	assert_failure
+	# (stat starts a new simulator: the VM has no domain there)
+	run xo-vm-stat web1
+	assert_output --partial Halted
+}
+
+@test "xo-simd stop with only non-VM domains names them; --force on an idle simulator just stops" {
+	xo-simd start
+	d=$(new_domain)
+	run xo-simd stop
+	assert_failure 1
+	assert_output --partial "1 domain runs: $d (not a vm of this state directory); destroy it first"
+	"$SB" destroy "$d"
+	run xo-simd stop --force
+	assert_success
+	run xo-simd start --force
+	assert_failure 100
+	assert_output --partial "--force goes with stop only"
+}
+
+@test "SIGTERM stops the daemon as xo-simd stop does, even when its starter ignored SIGTERM" {
+	# a starter that ignores SIGTERM and SIGINT (nohup, a service manager's child)
+	bash -c "trap '' TERM INT HUP; xo-simd start"
+	pid=$(xo-simd status | cut -d' ' -f2)
+	d=$(new_domain)
+	dm=$("$SB" dm-start "$d")
+	kill -TERM "$pid"
+	# the daemon holds its lock until it has cleaned up and exits
+	timeout 30 flock -s "$XO_STATE_DIR/sim/lock" true
+	gone "$pid"
+	gone "$dm"
+	[ ! -e "$XO_STATE_DIR/sim/xenstored.sock" ]
+	[ ! -e "$XO_STATE_DIR/sim/hv.sock" ]
+	[ ! -e "$XO_STATE_DIR/sim/domain/$d.sock" ]
+	run xo-simd status
+	assert_failure 1
+	grep -q 'xo-simd\[[0-9]*\]: signal 15: shutting down$' "$SIMLOG"
+	run grep -c 'xo-simd\[[0-9]*\]: stopped$' "$SIMLOG"
+	assert_output 1
+}
+
+@test "simd.log rotates at 1 MiB, keeping one old file" {
+	xo-simd start
+	# about 3 MiB of log lines
+	run "$XS" log 2000 1500 first
+	assert_output "logged 2000"
+	run "$XS" log 10 100 last
+	assert_output "logged 10"
+	[ -e "$SIMLOG.1" ]
+	[ ! -e "$SIMLOG.2" ]
+	for f in "$SIMLOG" "$SIMLOG.1"; do
+		[ "$(stat -c %s "$f")" -le $((1024 * 1024 + 2048)) ]
+	done
+	# the newest lines are in simd.log, the ones before them in simd.log.1
+	grep -q "print: last-9-x" "$SIMLOG"
+	grep -q "print: first-1999-x" "$SIMLOG" "$SIMLOG.1"
+	run grep -c "print: first-0-x" "$SIMLOG" "$SIMLOG.1"
+	assert_output "$SIMLOG:0
+$SIMLOG.1:0"
+	# and the daemon still logs where people look
+	xo-simd stop
+	tail -1 "$SIMLOG" | grep -q 'stopped$'
 }

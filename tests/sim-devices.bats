@@ -34,7 +34,7 @@ teardown() { sim_teardown; }
 }
 
 @test "without a script key udev runs \$XO_SCRIPT_DIR/block and \$XO_SCRIPT_DIR/vif" {
-	xo-simd stop
+	xo-simd stop --force
 	mkdir "$BATS_TEST_TMPDIR/scripts"
 	cp "$HOTPLUG" "$BATS_TEST_TMPDIR/scripts/block"
 	cp "$HOTPLUG" "$BATS_TEST_TMPDIR/scripts/vif"

@@ -151,3 +151,21 @@ reason_of() {
 	assert_line "introduced yes"
 	assert_line "hotplug-fail off"
 }
+
+@test "a guest's console goes with its domain; a new simulator starts with none" {
+	"$SB" unpause "$d"
+	[ -s "$XO_STATE_DIR/sim/console/$d.log" ]
+	x=$(new_domain)
+	"$SB" unpause "$x"
+	[ -s "$XO_STATE_DIR/sim/console/$x.log" ]
+	"$SB" destroy "$d"
+	[ ! -e "$XO_STATE_DIR/sim/console/$d.log" ]
+	[ -s "$XO_STATE_DIR/sim/console/$x.log" ]
+	# the daemon dies with its domains' consoles left (SIGKILL: no cleanup)
+	kill -KILL "$(xo-simd status | cut -d' ' -f2)"
+	timeout 30 flock -s "$XO_STATE_DIR/sim/lock" true
+	[ -e "$XO_STATE_DIR/sim/console/$x.log" ]
+	xo-simd start
+	run ls -A "$XO_STATE_DIR/sim/console"
+	assert_output ""
+}

@@ -82,3 +82,41 @@ watch_next() {
 gone() {
 	[ ! -e "/proc/$1" ] || grep -q '^[0-9]* (.*) Z' "/proc/$1/stat"
 }
+
+# lazy watchers of /: start_lazy TOKENLEN... starts one "sim-xs lazy" per
+# argument (a token of that many characters), each printing to
+# $BATS_TEST_TMPDIR/lazy.<i> and reading nothing until fd 5 is closed
+start_lazy() {
+	local i=0 n
+	mkfifo "$BATS_TEST_TMPDIR/lazy.in"
+	exec 5<> "$BATS_TEST_TMPDIR/lazy.in"
+	LAZY=()
+	for n in "$@"; do
+		"$XS" lazy / "$(printf "%0${n}d" 0)" < "$BATS_TEST_TMPDIR/lazy.in" \
+			> "$BATS_TEST_TMPDIR/lazy.$i" 3>&- 5>&- &
+		LAZY+=($!)
+		i=$((i + 1))
+	done
+	# each has its watch (the line after the reply to XS_WATCH)
+	for ((i = 0; i < $#; i++)); do
+		until grep -q watching "$BATS_TEST_TMPDIR/lazy.$i"; do
+			kill -0 "${LAZY[$i]}" || return 1
+			sleep 0.01
+		done
+	done
+}
+
+# let the lazy watchers read what came and tell: stop_lazy; then lazy_state I
+stop_lazy() {
+	exec 5>&-
+	wait "${LAZY[@]}"
+}
+
+lazy_state() {
+	tail -1 "$BATS_TEST_TMPDIR/lazy.$1"
+}
+
+# a process's memory in KiB: kib PID VmRSS|VmHWM
+kib() {
+	awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"
+}

@@ -99,6 +99,30 @@ teardown() { sim_teardown; }
 	assert_output $'first: ok\nsecond: EAGAIN\nvalue: one'
 }
 
+@test "reads in a transaction are repeatable while others write (test-xenstore's ta err)" {
+	run "$XS" tx-repeatable /rr
+	assert_output "first: a
+absent: ENOENT
+ls: 1
+again: a
+still-absent: ENOENT
+ls: 1
+outside: b
+own-write: c
+commit: EAGAIN
+value: b"
+}
+
+@test "a read-only transaction fails only when a node it read changed" {
+	run "$XS" tx-readonly /ro
+	assert_output "read: a
+unrelated change: ok
+read: a
+read node changed: EAGAIN
+read: b
+aborted: ok"
+}
+
 @test "a transaction's writes are invisible outside until it commits" {
 	run "$XS" tx-isolation /iso
 	assert_success
@@ -322,4 +346,16 @@ direct=11"
 	assert_output "ok 2"
 	run "$XS" getperms /v/d
 	assert_output "ok n0 r5"
+}
+
+@test "Xen's own test-xenstore passes against the simulated xenstored" {
+	t=${XO_TEST_XENSTORE:-/usr/lib/xen-4.17/bin/test-xenstore}
+	[ -x "$t" ] || skip "Xen's test-xenstore is not installed (Debian's xen-utils-4.17)"
+	run "$t"
+	assert_success
+	assert_line --regexp '^ta err +: [0-9]+ ns$'
+	refute_output --partial failed
+	run "$t" -i 20
+	assert_success
+	refute_output --partial failed
 }

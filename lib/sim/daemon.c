@@ -6,17 +6,24 @@
  * process dies, however it dies), and writes its pid into it for people.
  * start refuses when the lock is held; status tries a shared lock; stop
  * asks the daemon to quit over hv.sock and then waits for the lock, so it
- * returns once the daemon is gone. Concurrent starts (two xo commands
+ * returns once the daemon is gone. Domains must not outlive it unseen (a
+ * VM's loop devices and taps are real): stop refuses while any domain but
+ * dom0 exists and names them; stop --force first runs xo-vm-destroy for
+ * each domain that is a VM of this state directory (its devices released
+ * through xo's own path) and destroys the others directly. Concurrent starts (two xo commands
  * autostarting the simulator at once) are serialised by start.lock: the
  * second waits until the first daemon is ready, then finds it running.
  *
  * start daemonizes: fork, setsid, fork; the daemon's stdin and stdout are
  * /dev/null, stderr is sim/simd.log, every other descriptor is closed (a
- * test's fd 3 included). The daemon opens its sockets, then writes "ready"
+ * test's fd 3 included). simd.log rotates at 1 MiB: it becomes simd.log.1,
+ * the one before is gone. The guests' consoles (console/<domid>.log) go
+ * with their domains, and a new daemon starts with none. The daemon opens its sockets, then writes "ready"
  * on a pipe to the waiting start command, which exits 0 only then: when
  * start returns, the sockets accept connections.
  *
- * On SIGTERM, SIGINT or a quit request the daemon kills device models and
+ * On SIGTERM, SIGINT, SIGHUP or a quit request (whatever the starter
+ * ignored: the dispositions are reset) the daemon kills device models and
  * running hotplug scripts, removes the network devices it created and its
  * sockets, reaps its children and exits 0.
  */
@@ -29,6 +36,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
@@ -36,7 +44,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config.h"
+#include "hvproto.h"
 #include "sim.h"
+#include "spawn.h"
 #include "state.h"
 
 #ifndef XO_LIBEXECDIR
@@ -44,8 +55,29 @@
 #endif
 
 #define DEFAULT_MEMORY (16ULL << 30)
+#define DEFAULT_OUTPUT_MAX (64u << 20)
+#define LOG_MAX (1u << 20)
 
 struct sim_config sim_cfg;
+
+/* simd.log past sim_cfg.log_max: it becomes simd.log.1 (replacing the
+ * previous one) and a new simd.log takes standard error */
+static void log_rotate(void)
+{
+	char *log = sim_path("simd.log"), *old = sim_path("simd.log.1");
+	struct stat st;
+
+	if (fstat(2, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size >= sim_cfg.log_max &&
+	    rename(log, old) == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		if (fd >= 0) {
+			dup2(fd, 2);
+			close(fd);
+		}
+	}
+	free(log);
+	free(old);
+}
 
 void sim_log(const char *fmt, ...)
 {
@@ -54,6 +86,9 @@ void sim_log(const char *fmt, ...)
 	struct tm tm;
 	va_list ap;
 	int n;
+
+	if (sim_cfg.log_max)
+		log_rotate();
 
 	clock_gettime(CLOCK_REALTIME, &now);
 	localtime_r(&now.tv_sec, &tm);
@@ -156,7 +191,9 @@ static int daemon_init(xo_err *e)
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
+	/* the consoles of a previous daemon's domains: the domids start again */
 	console = sim_path("console");
+	xo_rmtree(AT_FDCWD, console);
 	if (mkdir(console, 0755) < 0 && errno != EEXIST) {
 		xo_err_sys(e, errno, "unable to create '%s'", console);
 		free(console);
@@ -244,6 +281,7 @@ int sim_start(const struct sim_start_opts *o, xo_err *e)
 			       (unsigned long long)mem);
 	sim_cfg.memory_kib = mem / 1024;
 	sim_cfg.cpus = o->cpus ? o->cpus : 4;
+	sim_cfg.output_max = o->output_max ? (size_t)o->output_max : DEFAULT_OUTPUT_MAX;
 	env = getenv("XO_SCRIPT_DIR");
 	sim_cfg.script_dir = xstrdup(env && *env ? env : XO_LIBEXECDIR);
 	sim_cfg.root = geteuid() == 0;
@@ -299,10 +337,13 @@ int sim_start(const struct sim_start_opts *o, xo_err *e)
 		dup2(nul, 0);
 		dup2(nul, 1);
 		dup2(logfd, 2);
-		if (dup2(lockfd, 100) < 0 || dup2(pfd[1], 101) < 0 || dup2(100, 3) < 0 ||
-		    dup2(101, 4) < 0)
+		/* out of the way of 3 and 4 first (not at a fixed number: the
+		 * limit of open files may be low) */
+		int lk = fcntl(lockfd, F_DUPFD, 5), rd = fcntl(pfd[1], F_DUPFD, 5);
+		if (lk < 0 || rd < 0 || dup2(lk, 3) < 0 || dup2(rd, 4) < 0)
 			_exit(XO_EXIT_SYSTEM);
 		close_range(5, ~0U, 0);
+		sim_cfg.log_max = LOG_MAX;
 		fcntl(3, F_SETFD, FD_CLOEXEC);
 		fcntl(4, F_SETFD, FD_CLOEXEC);
 		if (chdir("/") < 0)
@@ -377,9 +418,126 @@ static void on_alarm(int sig)
 	(void)sig;
 }
 
-int sim_stop(xo_err *e)
+struct simdom {
+	unsigned domid;
+	char uuid[XO_UUID_LEN + 1];
+	char *vm;                       /* the name of the VM of this state directory, or NULL */
+};
+
+/* the domains other than dom0, each with its VM if it is one of ours */
+static int list_domains(struct xo_hv_conn *c, struct simdom **out, size_t *n, xo_err *e)
 {
-	struct sim_client c;
+	struct xo_buf reply = XO_BUF_INIT;
+	struct simdom *v = NULL;
+	size_t k = 0;
+	int r;
+
+	if ((r = xo_hv_call(c, "list", &reply, e)) == 0 && xo_state_open(e) < 0)
+		r = -1;
+	for (const char *line = r ? NULL : strchr(reply.s, '\n'); line; line = strchr(line, '\n')) {
+		char uuid[XO_UUID_LEN + 1];
+		struct xo_vm vm;
+		uint64_t domid;
+		xo_err ignored;
+		line++;
+		if ((r = xo_hv_field_u64(line, "domid", &domid, e)) < 0)
+			break;
+		if (!xo_hv_field(line, "uuid", uuid, sizeof(uuid))) {
+			r = xo_errf(e, XO_E_INTERNAL, "the simulator's reply lacks 'uuid'");
+			break;
+		}
+		if (domid == 0)
+			continue;
+		v = xrealloc(v, (k + 1) * sizeof(*v));
+		v[k].domid = (unsigned)domid;
+		memcpy(v[k].uuid, uuid, sizeof(uuid));
+		v[k].vm = NULL;
+		xo_vm_init(&vm);
+		if (xo_vm_load(v[k].uuid, &vm, &ignored) == 0)
+			v[k].vm = xstrdup(vm.name);
+		xo_vm_free(&vm);
+		k++;
+	}
+	xo_buf_free(&reply);
+	if (r < 0) {
+		for (size_t i = 0; i < k; i++)
+			free(v[i].vm);
+		free(v);
+		return -1;
+	}
+	*out = v;
+	*n = k;
+	return 0;
+}
+
+/* destroy a VM's domain the way xo does, releasing its loop devices and taps */
+static int destroy_vm(const struct simdom *d, xo_err *e)
+{
+	char *self = xasprintf("%s/xo-vm-destroy", xo_self_dir());
+	char *argv[] = { access(self, X_OK) == 0 ? self : (char *)"xo-vm-destroy",
+			 (char *)d->uuid, NULL };
+	char *env[] = { (char *)"XO_BACKEND=sim", NULL };
+	struct xo_child child;
+	int r = 0;
+
+	if (xo_spawn(&child, argv, env, XO_SPAWN_CAPTURE, false, e) < 0) {
+		free(self);
+		return -1;
+	}
+	xo_child_wait(&child);
+	if (!WIFEXITED(child.status) || WEXITSTATUS(child.status) != 0) {
+		char how[64], *out;
+		xo_child_describe(&child, how, sizeof(how));
+		out = xo_child_output(&child);
+		r = xo_errf(e, XO_E_IN_USE, "unable to destroy the domain %u of vm %s: xo-vm-destroy %s%s%s",
+			    d->domid, d->vm, how, out && *out ? ": " : "", out ? out : "");
+		free(out);
+	}
+	xo_child_close(&child);
+	free(self);
+	return r;
+}
+
+/* no domain but dom0 may be left when the simulator stops: refuse, or with
+ * force destroy each (xo-vm-destroy for the VMs of this state directory) */
+static int stop_domains(struct xo_hv_conn *c, bool force, xo_err *e)
+{
+	struct xo_buf names = XO_BUF_INIT, reply = XO_BUF_INIT;
+	struct simdom *v = NULL;
+	size_t n = 0;
+	int r = 0;
+
+	if (list_domains(c, &v, &n, e) < 0)
+		return -1;
+	for (size_t i = 0; i < n && !force; i++)
+		xo_buf_printf(&names, "%s%u (%s%s)", i ? ", " : "", v[i].domid,
+			      v[i].vm ? "vm " : "not a vm of this state directory",
+			      v[i].vm ? v[i].vm : "");
+	if (n && !force)
+		r = xo_errf(e, XO_E_IN_USE, "%zu domain%s run%s: %s; destroy %s first "
+			    "(xo-vm-destroy), or stop with --force", n, n == 1 ? "" : "s",
+			    n == 1 ? "s" : "", names.s, n == 1 ? "it" : "them");
+	for (size_t i = 0; i < n && force && r == 0; i++) {
+		char req[64];
+		xo_err ignored;
+		if (v[i].vm)
+			r = destroy_vm(&v[i], e);
+		/* what xo-vm-destroy left, and domains that are not VMs */
+		snprintf(req, sizeof(req), "destroy domid=%u", v[i].domid);
+		if (r == 0)
+			xo_hv_call(c, req, &reply, &ignored);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(v[i].vm);
+	free(v);
+	xo_buf_free(&names);
+	xo_buf_free(&reply);
+	return r;
+}
+
+int sim_stop(bool force, xo_err *e)
+{
+	struct xo_hv_conn c;
 	struct xo_buf reply = XO_BUF_INIT;
 	struct sigaction sa = { .sa_handler = on_alarm };
 	char *dir = sim_dir(false, e);
@@ -398,10 +556,18 @@ int sim_stop(xo_err *e)
 		goto out;
 	}
 	pid = lock_pid(fd);
-	if (sim_client_open(&c, dir) == 0) {
+	if (xo_hv_connect(dir, &c) == 0) {
+		/* a daemon out of descriptors does not accept: do not wait forever */
+		struct timeval tv = { 10, 0 };
 		xo_err ignored;
-		sim_client_call(&c, "quit", &reply, &ignored);
-		sim_client_close(&c);
+		setsockopt(c.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		if (stop_domains(&c, force, e) < 0) {
+			xo_hv_close(&c);
+			goto out;
+		}
+		if (xo_hv_call(&c, "quit", &reply, &ignored) < 0 && pid > 0)
+			kill(pid, SIGTERM);
+		xo_hv_close(&c);
 	} else if (pid > 0) {
 		kill(pid, SIGTERM);
 	}

@@ -2,7 +2,8 @@
  * guest.c: the simulated guests.
  *
  * A guest boots the first time its domain is unpaused: it prints a few
- * boot lines to $XO_STATE_DIR/sim/console/<domid>.log, advertises the
+ * boot lines to $XO_STATE_DIR/sim/console/<domid>.log (removed when the
+ * domain is destroyed, so consoles never pile up), advertises the
  * shutdown features Linux writes (control/feature-poweroff, -reboot,
  * -suspend) and watches its control/shutdown key, as Linux's
  * drivers/xen/manage.c does. Every unpause (and every switch change) lets
@@ -174,7 +175,14 @@ void sim_guest_switched(struct sim_dom *d)
 void sim_guest_destroyed(struct sim_dom *d)
 {
 	struct sim_guest *g = d->guest;
+	char rel[64], *path;
 
+	/* the console goes with its domain */
+	snprintf(rel, sizeof(rel), "console/%u.log", d->domid);
+	path = sim_path(rel);
+	if (unlink(path) < 0 && errno != ENOENT)
+		sim_log("unable to remove '%s': %s", path, strerror(errno));
+	free(path);
 	if (!g)
 		return;
 	sim_task_cancel(&g->task);

@@ -16,17 +16,7 @@
  * drops the domain's connections, removes the nodes it owned and fires
  * @releaseDomain (when it was introduced).
  *
- * The hv.sock protocol. A client sends one request per line and reads one
- * reply per request. A request is a verb and key=value arguments separated
- * by single spaces; values are percent-encoded (%XX for any byte outside
- * [A-Za-z0-9._/:@,+-]), so a value never holds a space or a newline. A
- * reply is
- *
- *     ok[ key=value...]                     success
- *     ok count=N                            success, N record lines follow
- *     error CLASS MESSAGE                   failure: CLASS is an xo error
- *                                           class name (err.h), MESSAGE the
- *                                           rest of the line, plain text
+ * hv.sock speaks the protocol of lib/hvproto.h: a request line, a reply.
  *
  * Verbs (domid=N names the domain; sizes are KiB):
  *
@@ -55,8 +45,7 @@
  *
  * A domain record: domid uuid hvm built paused running shutdown dying
  * reason memory_kib max_memory_kib vcpus max_vcpus cpu_ns (all key=value,
- * booleans 0|1). Unknown keys in a reply are to be ignored by clients, so
- * the protocol can grow.
+ * booleans 0|1).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -71,6 +60,7 @@
 
 #include "backend.h"
 #include "cli.h"
+#include "hvproto.h"
 #include "sim.h"
 
 #define DOM0_MEMORY_KIB (1024 * 1024)
@@ -112,67 +102,10 @@ static struct dmwait *dmwaits[SIM_DOMID_MAX];
 static void hv_process(struct hvconn *c);
 static bool hvconn_flush(struct hvconn *c);
 
-/* ---- values on the wire -------------------------------------------------------------------- */
-
-void sim_enc(struct xo_buf *b, const char *s)
-{
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-		    strchr("._/:@,+-", ch))
-			xo_buf_add(b, s, 1);
-		else
-			xo_buf_printf(b, "%%%02X", ch);
-	}
-}
-
-static int hexv(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-int sim_dec(char *s)
-{
-	char *w = s;
-
-	for (; *s; s++) {
-		if (*s != '%') {
-			*w++ = *s;
-			continue;
-		}
-		int a = hexv(s[1]), b = a < 0 ? -1 : hexv(s[2]);
-		if (b < 0)
-			return -1;
-		*w++ = (char)(a * 16 + b);
-		s += 2;
-	}
-	*w = '\0';
-	return 0;
-}
-
-struct args {
-	char *key[32], *val[32];
-	unsigned n;
-};
-
-static const char *arg(const struct args *a, const char *key)
-{
-	for (unsigned i = 0; i < a->n; i++)
-		if (strcmp(a->key[i], key) == 0)
-			return a->val[i];
-	return NULL;
-}
-
-static int arg_u64(const struct args *a, const char *key, bool need, uint64_t def, uint64_t *out,
+static int arg_u64(const struct xo_hv_req *a, const char *key, bool need, uint64_t def, uint64_t *out,
 		   xo_err *e)
 {
-	const char *s = arg(a, key);
+	const char *s = xo_hv_arg(a, key);
 
 	if (!s) {
 		if (need)
@@ -185,7 +118,7 @@ static int arg_u64(const struct args *a, const char *key, bool need, uint64_t de
 	return 0;
 }
 
-static int arg_bool(const struct args *a, const char *key, bool *out, xo_err *e)
+static int arg_bool(const struct xo_hv_req *a, const char *key, bool *out, xo_err *e)
 {
 	uint64_t v;
 
@@ -230,7 +163,7 @@ static void stop_clock(struct sim_dom *d)
 	}
 }
 
-static int dom_get(const struct args *a, struct sim_dom **out, xo_err *e)
+static int dom_get(const struct xo_hv_req *a, struct sim_dom **out, xo_err *e)
 {
 	uint64_t id;
 
@@ -263,10 +196,10 @@ static void record(const struct sim_dom *d, struct xo_buf *out)
 		      (unsigned long long)cpu_ns(d));
 }
 
-static int op_create(const struct args *a, struct xo_buf *out, xo_err *e)
+static int op_create(const struct xo_hv_req *a, struct xo_buf *out, xo_err *e)
 {
 	uint64_t vcpus, maxkib, grant, maptrack;
-	const char *u = arg(a, "uuid");
+	const char *u = xo_hv_arg(a, "uuid");
 	struct sim_dom *d;
 	uint8_t uuid[16];
 	bool hvm = false, hap = false, iommu = false;
@@ -310,10 +243,10 @@ static int op_create(const struct args *a, struct xo_buf *out, xo_err *e)
 	return 0;
 }
 
-static int op_build(const struct args *a, struct xo_buf *out, xo_err *e)
+static int op_build(const struct xo_hv_req *a, struct xo_buf *out, xo_err *e)
 {
 	uint64_t maxkib, target, vcpus, maxv, pages;
-	const char *type = arg(a, "type"), *cmdline = arg(a, "cmdline");
+	const char *type = xo_hv_arg(a, "type"), *cmdline = xo_hv_arg(a, "cmdline");
 	struct sim_dom *d;
 	bool hvm;
 
@@ -504,9 +437,9 @@ static void on_dm_ready(void *arg, uint32_t events)
 }
 
 /* fork the device model; the reply waits for it to say "ready" on a pipe */
-static int op_dm_start(struct sim_dom *d, const struct args *a, struct hvconn *c, xo_err *e)
+static int op_dm_start(struct sim_dom *d, const struct xo_hv_req *a, struct hvconn *c, xo_err *e)
 {
-	const char *name = arg(a, "name");
+	const char *name = xo_hv_arg(a, "name");
 	struct dmwait *w;
 	char domid[16];
 	int pfd[2];
@@ -573,12 +506,12 @@ static int bdf_norm(const char *s, char out[16], xo_err *e)
 	return 0;
 }
 
-static int op_pci(struct sim_dom *d, const struct args *a, bool assign, xo_err *e)
+static int op_pci(struct sim_dom *d, const struct xo_hv_req *a, bool assign, xo_err *e)
 {
 	char bdf[16];
 	struct pcidev **pp, *p;
 
-	if (bdf_norm(arg(a, "bdf"), bdf, e) < 0 || not_dom0(d, "pass a device through to", e) < 0)
+	if (bdf_norm(xo_hv_arg(a, "bdf"), bdf, e) < 0 || not_dom0(d, "pass a device through to", e) < 0)
 		return -1;
 	for (pp = &pcidevs; (p = *pp) && strcmp(p->bdf, bdf); pp = &p->next)
 		;
@@ -605,9 +538,9 @@ static int op_pci(struct sim_dom *d, const struct args *a, bool assign, xo_err *
 	return 0;
 }
 
-static int op_switch(struct sim_dom *d, const struct args *a, struct xo_buf *out, xo_err *e)
+static int op_switch(struct sim_dom *d, const struct xo_hv_req *a, struct xo_buf *out, xo_err *e)
 {
-	const char *name = arg(a, "name"), *value = arg(a, "value");
+	const char *name = xo_hv_arg(a, "name"), *value = xo_hv_arg(a, "value");
 	bool *sw;
 
 	if (!name)
@@ -681,31 +614,15 @@ static void show(const struct sim_dom *d, struct xo_buf *out)
 /* handle one request line; the reply (without the final newline) goes to out */
 static void handle(struct hvconn *c, char *line, struct xo_buf *out)
 {
-	struct args a = { .n = 0 };
+	struct xo_hv_req a;
 	struct sim_dom *d = NULL;
-	char *verb, *save = NULL, *tok;
+	const char *verb;
 	xo_err e = { 0 };
 	int r = 0;
 
-	verb = strtok_r(line, " ", &save);
-	if (!verb) {
-		xo_errf(&e, XO_E_INVALID, "empty request");
+	if (xo_hv_parse(line, &a, &e) < 0)
 		goto fail;
-	}
-	while ((tok = strtok_r(NULL, " ", &save))) {
-		char *eq = strchr(tok, '=');
-		if (!eq || a.n == XO_ARRAY_SIZE(a.key)) {
-			xo_errf(&e, XO_E_INVALID, "malformed argument '%s': expected key=value", tok);
-			goto fail;
-		}
-		*eq = '\0';
-		if (sim_dec(eq + 1) < 0) {
-			xo_errf(&e, XO_E_INVALID, "malformed value of '%s'", tok);
-			goto fail;
-		}
-		a.key[a.n] = tok;
-		a.val[a.n++] = eq + 1;
-	}
+	verb = a.verb;
 
 	if (strcmp(verb, "hello") == 0) {
 		xo_buf_printf(out, "ok version=1 pid=%d", (int)getpid());
@@ -786,7 +703,7 @@ static void handle(struct hvconn *c, char *line, struct xo_buf *out)
 	} else if (strcmp(verb, "switch") == 0) {
 		r = op_switch(d, &a, out, &e);
 	} else if (strcmp(verb, "action") == 0) {
-		const char *name = arg(&a, "name");
+		const char *name = xo_hv_arg(&a, "name");
 		r = not_dom0(d, "act on", &e);
 		if (!r)
 			r = sim_guest_action(d, name ? name : "", &e);
@@ -928,6 +845,12 @@ static void on_hv_accept(void *arg, uint32_t events)
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
+			if (errno == EMFILE || errno == ENFILE)
+				sim_loop_starved(lis_reg, "hv.sock", errno);
+			else if (errno == EAGAIN)
+				sim_loop_accepted(lis_reg, "hv.sock");
+			else
+				sim_log("accept on 'hv.sock' failed: %s", strerror(errno));
 			return;
 		}
 		struct hvconn *c = xcalloc(1, sizeof(*c));

@@ -23,7 +23,7 @@
  *              the fault switches and one-shot actions
  *   loop.c     the epoll loop, deferred tasks, signals and child processes
  *   daemon.c   start (daemonize, lock, readiness), stop, status
- *   ctl.c      the client of hv.sock used by "xo-simd ctl" and stop
+ *   ctl.c      "xo-simd ctl", a client of hv.sock (lib/hvproto.h)
  *
  * Everything runs on one thread. Handlers never block: sockets are
  * non-blocking, scripts and device models are child processes reaped
@@ -58,6 +58,8 @@ struct sim_config {
 	unsigned cpus;
 	char *script_dir;               /* $XO_SCRIPT_DIR, or the installed scripts */
 	bool root;                      /* may create network devices */
+	size_t output_max;              /* all xenstore connections' output buffers */
+	uint64_t log_max;               /* simd.log rotates past it (0: never) */
 };
 extern struct sim_config sim_cfg;
 
@@ -73,6 +75,11 @@ struct sim_fd *sim_loop_add(int fd, uint32_t events, sim_fd_cb cb, void *arg);
 void sim_loop_mod(struct sim_fd *h, uint32_t events);
 /* forget the registration (the fd stays open; the caller closes it) */
 void sim_loop_del(struct sim_fd *h);
+/* a listener's accept() failed with EMFILE or ENFILE (err): stop watching it
+ * until a descriptor is freed (logged once, what names it); accepted: it
+ * took every pending connection (EAGAIN; logged if it had been starved) */
+void sim_loop_starved(struct sim_fd *h, const char *what, int err);
+void sim_loop_accepted(struct sim_fd *h, const char *what);
 
 /* a deferred task, embedded in its owner; scheduling twice runs it once */
 struct sim_task {
@@ -95,8 +102,11 @@ pid_t sim_fork(int keep);
 int sim_loop_init(xo_err *e);
 /* run until sim_loop_quit(); returns 0 */
 int sim_loop_run(void);
+/* one turn: wait at most timeout_ms (-1: forever) for events and handle
+ * them; returns how many there were, -1 if epoll failed (a test harness
+ * drives the simulator with it) */
+int sim_loop_step(int timeout_ms);
 void sim_loop_quit(void);
-bool sim_loop_quitting(void);
 void sim_loop_fini(void);
 
 /* ---- store.c: the tree ----------------------------------------------------- */
@@ -172,15 +182,12 @@ int sim_tx_end(struct sim_tx *tx, bool commit);
 /* nodes owned by a domain: count (quota) and removal when it dies */
 unsigned sim_st_owned(uint32_t domid);
 void sim_st_remove_owned(uint32_t domid);
-unsigned long sim_st_node_count(void);
 
 /* the permissions of a node (NULL if absent); for watch permission checks */
 const struct sim_permset *sim_st_perms(const char *path);
 
 /* conveniences for the simulated kernel and guests (errno result) */
 int sim_xs_write(const struct sim_who *w, const char *path, const char *value);
-int sim_xs_printf(const struct sim_who *w, const char *path, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
 /* malloc'd value, NULL if absent or not readable */
 char *sim_xs_read(const struct sim_who *w, const char *path);
 bool sim_xs_exists(const char *path);
@@ -264,10 +271,6 @@ bool sim_dom_running(const struct sim_dom *d);
 void sim_hv_guest_shutdown(struct sim_dom *d, unsigned reason);
 const char *sim_shutdown_reason_name(unsigned reason);
 
-/* hv.sock values: percent-encode s onto b; decode in place (-1: malformed) */
-void sim_enc(struct xo_buf *b, const char *s);
-int sim_dec(char *s);
-
 /* ---- dom0.c ---------------------------------------------------------------- */
 
 int sim_dom0_init(xo_err *e);
@@ -290,29 +293,18 @@ int sim_guest_action(struct sim_dom *d, const char *action, xo_err *e);
 /* the guest writes under its own domain path with its own rights */
 struct sim_who sim_guest_who(uint32_t domid);
 
-/* ---- hv.sock client (ctl.c), used by stop and ctl -------------------------- */
-
-struct sim_client {
-	int fd;
-	char buf[65536];
-	size_t len;
-};
-/* connect to <sim dir>/hv.sock; -1 with errno */
-int sim_client_open(struct sim_client *c, const char *sim_dir);
-/* send one request line; read the reply: "ok ..." lines (count= more) or error */
-int sim_client_call(struct sim_client *c, const char *req, struct xo_buf *reply, xo_err *e);
-void sim_client_close(struct sim_client *c);
-
 /* ---- the commands (daemon.c, ctl.c) ----------------------------------------- */
 
 struct sim_start_opts {
 	uint64_t memory_bytes;          /* 0: XO_SIM_MEMORY or 16G */
 	unsigned cpus;                  /* 0: 4 */
+	uint64_t output_max;            /* 0: 64M */
 	bool foreground;
 };
 int sim_start(const struct sim_start_opts *o, xo_err *e);
-/* 0 stopped, -1 with class does_not_exist when it was not running */
-int sim_stop(xo_err *e);
+/* 0 stopped, -1 with class does_not_exist when it was not running, or
+ * in_use when domains run (force: destroy them first) */
+int sim_stop(bool force, xo_err *e);
 /* 0 running (pid in *pid), -1 not running (does_not_exist) */
 int sim_status(pid_t *pid, xo_err *e);
 int sim_ctl(int argc, char **argv, xo_err *e);

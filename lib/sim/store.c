@@ -13,12 +13,16 @@
  * changed node gets it, and so does a parent whose list of children
  * changed. That is all conflict detection needs.
  *
- * A transaction is a private overlay: a hash of the paths it touched, each
- * entry remembering the generation the node had when the transaction first
- * looked at it (0: absent) and, once changed, the node's new contents
- * (data, permissions, names of children, or deleted). Reads see the
- * overlay first, then the live tree. Commit checks every remembered
- * generation against the live tree (any difference: EAGAIN, nothing
+ * A transaction is a private overlay: a hash of the paths it touched. The
+ * first time a transaction looks at a node (to read it, to check an
+ * ancestor's permissions, to change it) its entry takes a copy of the node
+ * as it is then (data, permissions, names of children; or absent) and the
+ * node's generation (0: absent), as the C xenstored 4.17 does in
+ * access_node(): from then on the transaction sees only its copy, so a
+ * read in a transaction is repeatable whatever other clients write, and
+ * its changes go to the copy. Commit checks every remembered generation
+ * against the live tree (any difference, a node read or written that
+ * someone else changed, created or removed meanwhile: EAGAIN, nothing
  * applied), then applies deletions, then creations and updates parents
  * first, then fires the watches the operations queued, in order.
  *
@@ -33,7 +37,6 @@
  * for removing "/".
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -368,11 +371,6 @@ void sim_store_init(void)
 	sim_permset_put(ps);
 }
 
-unsigned long sim_st_node_count(void)
-{
-	return nnodes;
-}
-
 unsigned sim_st_owned(uint32_t domid)
 {
 	return domid < SIM_DOMID_MAX ? owned_n[domid] : 0;
@@ -455,7 +453,14 @@ static struct txe *txe_lookup(struct sim_tx *tx, const char *path, uint32_t h)
 	return NULL;
 }
 
-/* the transaction's entry for path, remembering the live generation; NULL: quota */
+static void live_kids(const struct node *n, struct xo_buf *out)
+{
+	for (const struct node *c = n ? n->child : NULL; c; c = c->next)
+		xo_buf_add(out, base_name(c->path), strlen(base_name(c->path)) + 1);
+}
+
+/* the transaction's entry for path: at first sight a copy of the live node and
+ * its generation; NULL: quota */
 static struct txe *txe_get(struct sim_tx *tx, const char *path)
 {
 	uint32_t h = hash_str(path);
@@ -486,6 +491,14 @@ static struct txe *txe_get(struct sim_tx *tx, const char *path)
 	if (n) {
 		e->gen_seen = n->gen;
 		e->oldperms = permset_ref(n->perms);
+		e->exists = true;
+		e->perms = permset_ref(n->perms);
+		if (n->datalen) {
+			e->data = xmalloc(n->datalen);
+			memcpy(e->data, n->data, n->datalen);
+		}
+		e->datalen = n->datalen;
+		live_kids(n, &e->kids);
 	}
 	e->hnext = tx->tab[h & (tx->tabsize - 1)];
 	tx->tab[h & (tx->tabsize - 1)] = e;
@@ -498,34 +511,11 @@ static struct txe *txe_get(struct sim_tx *tx, const char *path)
 	return e;
 }
 
-static void live_kids(const struct node *n, struct xo_buf *out)
-{
-	for (const struct node *c = n ? n->child : NULL; c; c = c->next)
-		xo_buf_add(out, base_name(c->path), strlen(base_name(c->path)) + 1);
-}
 
-/* give the entry its own copy of the node, to change it */
-static void make_local(struct txe *e)
+/* the entry's copy is to be applied at commit */
+static void mark_modified(struct txe *e)
 {
-	struct node *n;
-
-	if (e->modified)
-		return;
 	e->modified = true;
-	n = lookup(e->path);
-	xo_buf_reset(&e->kids);
-	if (!n) {
-		e->exists = false;
-		return;
-	}
-	e->exists = true;
-	e->perms = permset_ref(n->perms);
-	if (n->datalen) {
-		e->data = xmalloc(n->datalen);
-		memcpy(e->data, n->data, n->datalen);
-	}
-	e->datalen = n->datalen;
-	live_kids(n, &e->kids);
 }
 
 static void kids_remove(struct xo_buf *kids, const char *name)
@@ -567,14 +557,12 @@ static int vget(struct sim_tx *tx, const char *path, struct view *v)
 		struct txe *e = txe_get(tx, path);
 		if (!e)
 			return ENOSPC;
-		if (e->modified) {
-			v->exists = e->exists;
-			v->data = e->data;
-			v->len = e->datalen;
-			v->perms = e->perms;
-			v->gen = e->gen_seen;
-			return 0;
-		}
+		v->exists = e->exists;
+		v->data = e->data;
+		v->len = e->datalen;
+		v->perms = e->perms;
+		v->gen = e->gen_seen;
+		return 0;
 	}
 	n = lookup(path);
 	if (n) {
@@ -591,11 +579,10 @@ static void vkids(struct sim_tx *tx, const char *path, struct xo_buf *out)
 {
 	if (tx) {
 		struct txe *e = txe_get(tx, path);
-		if (e && e->modified) {
-			if (e->kids.len)
-				xo_buf_add(out, e->kids.s, e->kids.len);
+		if (e && e->kids.len)
+			xo_buf_add(out, e->kids.s, e->kids.len);
+		if (e)
 			return;
-		}
 	}
 	live_kids(lookup(path), out);
 }
@@ -606,7 +593,7 @@ static int vset_data(struct sim_tx *tx, const char *path, const void *data, unsi
 		struct txe *e = txe_get(tx, path);
 		if (!e)
 			return ENOSPC;
-		make_local(e);
+		mark_modified(e);
 		free(e->data);
 		e->data = len ? xmalloc(len) : NULL;
 		if (len)
@@ -638,9 +625,9 @@ static int vcreate(struct sim_tx *tx, const char *path, struct sim_permset *perm
 		e = txe_get(tx, path);
 		if (!e)
 			return ENOSPC;
-		make_local(pe);
+		mark_modified(pe);
 		xo_buf_add(&pe->kids, slash + 1, strlen(slash + 1) + 1);
-		make_local(e);
+		mark_modified(e);
 		e->exists = true;
 		sim_permset_put(e->perms);
 		e->perms = permset_ref(perms);
@@ -664,7 +651,7 @@ static int vset_perms(struct sim_tx *tx, const char *path, struct sim_permset *p
 		struct txe *e = txe_get(tx, path);
 		if (!e)
 			return ENOSPC;
-		make_local(e);
+		mark_modified(e);
 		sim_permset_put(e->perms);
 		e->perms = permset_ref(ps);
 		mark_fire(e, false);
@@ -697,7 +684,7 @@ static int tx_remove(struct sim_tx *tx, const char *path, bool root)
 	e = txe_get(tx, path);
 	if (!e)
 		return ENOSPC;
-	make_local(e);
+	mark_modified(e);
 	if (!e->oldperms && e->perms)
 		e->oldperms = permset_ref(e->perms);
 	e->exists = false;
@@ -728,7 +715,7 @@ static int vremove(struct sim_tx *tx, const char *path)
 	r = tx_remove(tx, path, true);
 	if (r)
 		return r;
-	make_local(pe);
+	mark_modified(pe);
 	kids_remove(&pe->kids, slash + 1);
 	return 0;
 }
@@ -1037,22 +1024,6 @@ int sim_xs_write(const struct sim_who *w, const char *path, const char *value)
 
 	if (r)
 		sim_log("write of '%s' as domain %u failed: %s", path, w->domid, strerror(r));
-	return r;
-}
-
-int sim_xs_printf(const struct sim_who *w, const char *path, const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-	int r;
-
-	va_start(ap, fmt);
-	r = vasprintf(&s, fmt, ap);
-	va_end(ap);
-	if (r < 0)
-		return ENOMEM;
-	r = sim_xs_write(w, path, s);
-	free(s);
 	return r;
 }
 

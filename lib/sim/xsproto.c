@@ -25,8 +25,16 @@
  * header announces more than XENSTORE_PAYLOAD_MAX bytes cannot be skipped
  * safely, so the connection gets an E2BIG error and is closed, as the C
  * daemon drops such a client. Nothing a client sends stops the service for
- * the others; a client that does not read its events is dropped when its
- * output passes 16 MiB.
+ * the others.
+ *
+ * Output waits in each connection's buffer until the client reads it. The
+ * buffers of all connections together may hold at most --output-max bytes
+ * (sim_cfg.output_max, 64 MiB by default; counted as allocated): past it,
+ * the connection with the most unread output among those whose socket is
+ * full (the client does not read) is dropped, then the next, until the
+ * total is below the limit again; when no socket is full, the one with the
+ * most waiting output goes. A buffer emptied is freed when it had grown
+ * past 64 KiB.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -42,7 +50,7 @@
 #include "sim.h"
 
 #define IN_MAX (2 * (sizeof(struct xsd_sockmsg) + XENSTORE_PAYLOAD_MAX))
-#define OUT_MAX (16u << 20)
+#define OUT_KEEP (64u << 10)
 #define DOMID_SELF 0x7FF0u
 
 struct conntx {
@@ -66,6 +74,7 @@ struct sim_conn {
 	struct sim_conn *dnext, *dprev;         /* the connections of one domain */
 	struct sim_conn *dirty_next;
 	bool dirty, closing, epollout;
+	pid_t pid;                              /* the client, for the log */
 	struct sim_task close_task;
 	struct xo_buf out;
 	size_t outoff;
@@ -87,6 +96,7 @@ struct xsdom {
 
 static struct listener *dom0_lis;
 static struct sim_conn *conns, *dirty;
+static size_t out_total;                        /* the output buffers' sizes, added up */
 static struct xsdom *doms[SIM_DOMID_MAX];
 static struct sim_permset *special_intro, *special_release;
 
@@ -130,22 +140,52 @@ static void conn_close_later(struct sim_conn *c)
 	sim_task_schedule(&c->close_task);
 }
 
+static void out_free(struct sim_conn *c)
+{
+	out_total -= c->out.cap;
+	xo_buf_free(&c->out);
+	c->outoff = 0;
+}
+
+/* over the limit: drop the laziest connections until under it */
+static void out_limit(void)
+{
+	while (out_total > sim_cfg.output_max) {
+		struct sim_conn *worst = NULL;
+		for (struct sim_conn *i = conns; i; i = i->next) {
+			if (i->closing || i->out.len == i->outoff)
+				continue;
+			if (!worst || (i->epollout && !worst->epollout) ||
+			    (i->epollout == worst->epollout &&
+			     i->out.len - i->outoff > worst->out.len - worst->outoff))
+				worst = i;
+		}
+		if (!worst)
+			return;
+		sim_log("connection of domain %u (pid %d) does not read its output: dropping it with "
+			"%zu bytes unread (all connections hold %zu bytes, the limit is %zu)",
+			worst->who.domid, (int)worst->pid, worst->out.len - worst->outoff, out_total,
+			sim_cfg.output_max);
+		out_free(worst);
+		conn_close_later(worst);
+	}
+}
+
 static void queue_msg(struct sim_conn *c, uint32_t type, uint32_t req_id, uint32_t tx_id,
 		      const void *data, size_t len)
 {
 	struct xsd_sockmsg h = { type, req_id, tx_id, (uint32_t)len };
+	size_t cap = c->out.cap;
 
 	if (c->closing)
 		return;
-	if (c->out.len - c->outoff > OUT_MAX) {
-		sim_log("connection of domain %u does not read its output: dropping it", c->who.domid);
-		conn_close_later(c);
-		return;
-	}
 	xo_buf_add(&c->out, &h, sizeof(h));
 	if (len)
 		xo_buf_add(&c->out, data, len);
+	out_total += c->out.cap - cap;
 	mark_dirty(c);
+	if (c->out.cap > cap)
+		out_limit();
 }
 
 void sim_xs_send_event(struct sim_conn *c, const char *path, const char *token)
@@ -173,6 +213,12 @@ static void conn_flush(struct sim_conn *c)
 					c->epollout = true;
 					sim_loop_mod(c->reg, EPOLLIN | EPOLLOUT);
 				}
+				/* what was sent is room for what comes */
+				if (c->outoff > c->out.len / 2) {
+					memmove(c->out.s, c->out.s + c->outoff, c->out.len - c->outoff);
+					c->out.len -= c->outoff;
+					c->outoff = 0;
+				}
 				return;
 			}
 			conn_close_later(c);
@@ -182,9 +228,8 @@ static void conn_flush(struct sim_conn *c)
 	}
 	xo_buf_reset(&c->out);
 	c->outoff = 0;
-	if (c->out.cap > (1u << 20)) {
-		xo_buf_free(&c->out);
-	}
+	if (c->out.cap > OUT_KEEP)
+		out_free(c);
 	if (c->epollout) {
 		c->epollout = false;
 		sim_loop_mod(c->reg, EPOLLIN);
@@ -853,7 +898,7 @@ static void conn_free(struct sim_conn *c)
 	}
 	sim_loop_del(c->reg);
 	close(c->fd);
-	xo_buf_free(&c->out);
+	out_free(c);
 	free(c);
 }
 
@@ -921,12 +966,20 @@ static void on_accept(void *arg, uint32_t events)
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
-			if (errno != EAGAIN)
+			if (errno == EMFILE || errno == ENFILE)
+				sim_loop_starved(l->reg, l->path, errno);
+			else if (errno == EAGAIN)
+				sim_loop_accepted(l->reg, l->path);
+			else
 				sim_log("accept on '%s' failed: %s", l->path, strerror(errno));
 			return;
 		}
 		struct sim_conn *c = xcalloc(1, sizeof(*c));
+		struct ucred cred;
+		socklen_t credlen = sizeof(cred);
 		c->fd = fd;
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &credlen) == 0)
+			c->pid = cred.pid;
 		c->who.domid = l->domid;
 		c->who.priv = l->domid == 0;
 		c->who.target = x ? x->target : -1;

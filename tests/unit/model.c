@@ -318,7 +318,9 @@ static void test_round_trip(void)
 	vbd.qos = XO_QOS_REALTIME;
 	vbd.qos_class = 1;
 	xo_kvs_set(&vbd.extra_backend_keys, "discard-enable", "1");
-	xo_kvs_set(&vbd.extra_private_keys, "sm-data/x", "y");
+	xo_kvs_set(&vbd.extra_private_keys, "other-config/x", "y");
+	xo_kvs_set(&vbd.extra_backend_keys, "sm-data/x", "y");
+	vbd.script = xstrdup("/etc/xen/scripts/block-iscsi");
 	ROUND_TRIP(vbd, &vbd, "full vbd");
 	xo_vbd_free(&vbd);
 	xo_vbd_init(&vbd);
@@ -348,7 +350,9 @@ static void test_round_trip(void)
 	   "allowed addresses are accepted");
 	ok(xo_vif_add_allowed(&vif, "192.0.2.1/33", &e) < 0, "an ipv4 prefix over 32 is refused");
 	ok(xo_vif_add_allowed(&vif, "2001:db8::g", &e) < 0, "a bad ipv6 address is refused");
-	xo_kvs_set(&vif.extra_private_keys, "a", "b");
+	xo_kvs_set(&vif.extra_private_keys, "vif-uuid", "b");
+	xo_kvs_set(&vif.extra_private_keys, "ethtool-tso", "off");
+	vif.script = xstrdup("/etc/xen/scripts/vif-bridge");
 	ok(xo_vif_check(&vif, &e) == 0, "a full vif is valid");
 	ROUND_TRIP(vif, &vif, "full vif");
 	xo_vif_free(&vif);

@@ -6,6 +6,14 @@
  *   sim-xs tx-conflict PATH      read+write PATH in a transaction while
  *                                another connection writes it: prints the
  *                                commit's result, then the value
+ *   sim-xs tx-repeatable PATH    reads in a transaction are repeatable while
+ *                                another connection writes PATH, adds a child
+ *                                to it and creates PATH/new (Xen's
+ *                                test-xenstore "ta err"); prints each read,
+ *                                then the commit's result and the value
+ *   sim-xs tx-readonly PATH      a transaction that only read PATH commits
+ *                                with EAGAIN if PATH changed meanwhile, and
+ *                                with OK if another node changed
  *   sim-xs tx-isolation PATH     a write inside a transaction is invisible
  *                                outside until commit
  *   sim-xs tx-abandon PATH       write PATH in a transaction, then hang up
@@ -17,6 +25,19 @@
  *   sim-xs watch-events PATH TOKEN N   set a watch, print N events
  *   sim-xs introduce|release|is-introduced|domain-path DOMID
  *   sim-xs rm-in-tx PATH         remove PATH in a transaction and commit
+ *   sim-xs hold N                open N connections at once, then make 1000
+ *                                requests on the first; prints "held N
+ *                                answered M" and keeps the connections until
+ *                                its standard input ends
+ *   sim-xs lazy PATH TOKEN       watch PATH (raw protocol) and read nothing
+ *                                more: prints "watching", waits for the end
+ *                                of its standard input, then reads what came
+ *                                and prints "dropped" (the daemon closed the
+ *                                connection) or "alive"
+ *   sim-xs flood PATH N          write PATH N times; prints "wrote N"
+ *   sim-xs log N SIZE TAG        N "xenstore-control print TAG-<i>-xxx..."
+ *                                of SIZE bytes (the daemon logs each); prints
+ *                                "logged N"
  *   sim-xs raw CASE              one bad message; prints the reply
  *                                ("error ENAME", "ok ...", "closed")
  *   sim-xs dir-count PATH        xs_directory (DIRECTORY_PART beyond 4 KiB)
@@ -271,6 +292,83 @@ static int raw(const char *which)
 	return 0;
 }
 
+static int hold(int n)
+{
+	static const char path[] = "/local/domain/0/name";
+	int *fds = calloc((size_t)n, sizeof(*fds)), answered = 0;
+	char c;
+
+	if (!fds)
+		return 111;
+	for (int i = 0; i < n; i++)
+		fds[i] = raw_connect();
+	for (int i = 0; i < 1000; i++) {
+		struct xsd_sockmsg h;
+		char body[64];
+		raw_send(fds[0], XS_READ, 0, path, sizeof(path), sizeof(path));
+		if (read_full(fds[0], &h, sizeof(h)) < 0 || h.len > sizeof(body) ||
+		    read_full(fds[0], body, h.len) < 0)
+			break;
+		answered++;
+	}
+	printf("held %d answered %d\n", n, answered);
+	fflush(stdout);
+	while (read(0, &c, 1) > 0)
+		;
+	for (int i = 0; i < n; i++)
+		close(fds[i]);
+	free(fds);
+	return 0;
+}
+
+static int lazy(const char *path, const char *token)
+{
+	size_t pl = strlen(path) + 1, tl = strlen(token) + 1;
+	char *msg = malloc(pl + tl), buf[65536], c;
+	int fd = raw_connect();
+	ssize_t n;
+
+	if (!msg)
+		return 111;
+	memcpy(msg, path, pl);
+	memcpy(msg + pl, token, tl);
+	raw_send(fd, XS_WATCH, 0, msg, (uint32_t)(pl + tl), (uint32_t)(pl + tl));
+	free(msg);
+	raw_reply(fd);
+	printf("watching\n");
+	fflush(stdout);
+	while (read(0, &c, 1) > 0)
+		;
+	while ((n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+		;
+	/* n is 0 (end of file) or -1 */
+	printf("%s\n", n == 0 || errno == ECONNRESET ? "dropped" : "alive");
+	close(fd);
+	return 0;
+}
+
+static int log_lines(int n, size_t size, const char *tag)
+{
+	char msg[4096], body[256];
+	int fd = raw_connect(), i;
+
+	if (size < 64 || size > 2000)
+		return 100;
+	for (i = 0; i < n; i++) {
+		struct xsd_sockmsg h;
+		int k = snprintf(msg, sizeof(msg), "print%c%s-%d-", '\0', tag, i);
+		memset(msg + k, 'x', size);
+		msg[k + size] = '\0';
+		raw_send(fd, XS_CONTROL, 0, msg, (uint32_t)(k + size + 1), (uint32_t)(k + size + 1));
+		if (read_full(fd, &h, sizeof(h)) < 0 || h.len > sizeof(body) ||
+		    read_full(fd, body, h.len) < 0 || h.type != XS_CONTROL)
+			break;
+	}
+	printf("logged %d\n", i);
+	close(fd);
+	return 0;
+}
+
 struct xo_tx_case {
 	const char *path, *mode;
 };
@@ -312,6 +410,12 @@ int main(int argc, char **argv)
 	cmd = argv[1];
 	if (!strcmp(cmd, "raw") && argc == 3)
 		return raw(argv[2]);
+	if (!strcmp(cmd, "hold") && argc == 3)
+		return hold(atoi(argv[2]));
+	if (!strcmp(cmd, "lazy") && argc == 4)
+		return lazy(argv[2], argv[3]);
+	if (!strcmp(cmd, "log") && argc == 5)
+		return log_lines(atoi(argv[2]), (size_t)atoi(argv[3]), argv[4]);
 	if (argc < 3) {
 		fprintf(stderr, "sim-xs: usage: see tests/unit/sim-xs.c\n");
 		return 100;
@@ -383,6 +487,58 @@ int main(int argc, char **argv)
 		xs_write(h, t, p, "tx", 2);
 		printf("commit: %s\n", xs_transaction_end(h, t, false) ? "ok" : ename(errno));
 		show_read(h, XBT_NULL, "value", p);
+	} else if (!strcmp(cmd, "tx-repeatable")) {
+		const char *p = argv[2];
+		char kid[512], other[512];
+		unsigned n;
+		char **d;
+		h2 = xopen();
+		snprintf(kid, sizeof(kid), "%s/new", p);
+		snprintf(other, sizeof(other), "%s/k", p);
+		xs_write(h, XBT_NULL, p, "a", 1);
+		xs_write(h, XBT_NULL, other, "1", 1);
+		t = xs_transaction_start(h);
+		show_read(h, t, "first", p);
+		show_read(h, t, "absent", kid);
+		d = xs_directory(h, t, p, &n);
+		printf("ls: %u\n", d ? n : 0);
+		free(d);
+		xs_write(h2, XBT_NULL, p, "b", 1);
+		xs_write(h2, XBT_NULL, kid, "x", 1);
+		show_read(h, t, "again", p);
+		show_read(h, t, "still-absent", kid);
+		d = xs_directory(h, t, p, &n);
+		printf("ls: %u\n", d ? n : 0);
+		free(d);
+		show_read(h2, XBT_NULL, "outside", p);
+		xs_write(h, t, p, "c", 1);
+		show_read(h, t, "own-write", p);
+		printf("commit: %s\n", xs_transaction_end(h, t, false) ? "ok" : ename(errno));
+		show_read(h, XBT_NULL, "value", p);
+	} else if (!strcmp(cmd, "tx-readonly")) {
+		const char *p = argv[2];
+		char other[512];
+		h2 = xopen();
+		snprintf(other, sizeof(other), "%s-other", p);
+		xs_write(h, XBT_NULL, p, "a", 1);
+		t = xs_transaction_start(h);
+		show_read(h, t, "read", p);
+		xs_write(h2, XBT_NULL, other, "o", 1);
+		printf("unrelated change: %s\n", xs_transaction_end(h, t, false) ? "ok" : ename(errno));
+		t = xs_transaction_start(h);
+		show_read(h, t, "read", p);
+		xs_write(h2, XBT_NULL, p, "b", 1);
+		printf("read node changed: %s\n", xs_transaction_end(h, t, false) ? "ok" : ename(errno));
+		t = xs_transaction_start(h);
+		show_read(h, t, "read", p);
+		xs_write(h2, XBT_NULL, p, "c", 1);
+		printf("aborted: %s\n", xs_transaction_end(h, t, true) ? "ok" : ename(errno));
+	} else if (!strcmp(cmd, "flood") && argc == 4) {
+		int n = atoi(argv[3]), i;
+		for (i = 0; i < n; i++)
+			if (!xs_write(h, XBT_NULL, argv[2], "x", 1))
+				break;
+		printf("wrote %d\n", i);
 	} else if (!strcmp(cmd, "tx-busy")) {
 		const char *p = argv[2];
 		xs_transaction_t t2;

@@ -69,7 +69,7 @@ int main(void)
 	ok(sfd >= 0, "xo_state_open creates a missing state directory");
 	ok(xo_state_open(&e) == sfd, "and opens it once");
 	s = entries(sfd);
-	is_str(s, "VM name pool sim tasks updates", "with its layout");
+	is_str(s, "VM name pool sim staging tasks updates", "with its layout");
 	free(s);
 
 	ok(xo_atomic_write(sfd, "f", "one\n", 4, 0, &e) == 0, "an atomic write creates a file");
@@ -88,7 +88,7 @@ int main(void)
 	ok(xo_atomic_write(sfd, "g", "x", 1, XO_WRITE_EXCL | XO_WRITE_DIRSYNC, &e) == 0,
 	   "an exclusive write of a new file works");
 	s = entries(sfd);
-	is_str(s, "VM f g name pool sim tasks updates", "no temporary file is left behind");
+	is_str(s, "VM f g name pool sim staging tasks updates", "no temporary file is left behind");
 	free(s);
 	struct stat st;
 	ok(fstatat(sfd, "f", &st, 0) == 0 && (st.st_mode & 0777) == 0644, "files are 0644");
@@ -112,7 +112,7 @@ int main(void)
 	ok(xo_vm_resolve("web2", got, &e) < 0 && e.cls == XO_E_NOT_FOUND, "an unknown name is does_not_exist");
 	xo_err_clear(&e);
 	ok(xo_vm_resolve("../VM", got, &e) < 0 && e.cls == XO_E_NOT_FOUND, "a path is not a name");
-	ok(xo_vm_dir_alive(vfd), "the vm is alive while its config exists");
+	ok(xo_vm_dir_alive(vfd, uuid), "the vm is alive while its config exists");
 	int lk = xo_vm_lock(uuid, false, &e);
 	ok(lk >= 0, "the vm lock can be taken");
 	pid_t pid = fork();
@@ -126,7 +126,7 @@ int main(void)
 	ok(WIFEXITED(wst) && WEXITSTATUS(wst) == 0, "another process finds it busy");
 	close(lk);
 	unlinkat(vfd, "config", 0);
-	ok(!xo_vm_dir_alive(vfd), "and is gone once the config is");
+	ok(!xo_vm_dir_alive(vfd, uuid), "and is gone once the config is");
 	xo_err_clear(&e);
 	ok(xo_vm_resolve("web1", got, &e) < 0 && e.cls == XO_E_NOT_FOUND,
 	   "a name whose vm has no config is does_not_exist");
