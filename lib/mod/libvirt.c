@@ -707,7 +707,7 @@ static int lv_pci_plug(struct xo_ctx *c, const struct xo_pci *p, xo_err *e)
 	struct xo_buf x = XO_BUF_INIT;
 	struct xo_vm_live l;
 	struct xo_dev_live s;
-	char what[128], pos[16];
+	char what[128];
 	int r = -1;
 
 	snprintf(what, sizeof(what), "pci device %s of vm %s", p->address, c->vm.name);
@@ -717,6 +717,7 @@ static int lv_pci_plug(struct xo_ctx *c, const struct xo_pci *p, xo_err *e)
 		return xo_errf(e, XO_E_EXISTS, "%s is plugged already", what);
 	/* managed='yes': libvirt takes the device from its driver and gives it back */
 	if (lv_hostdev_xml(p, &x, e) == 0 && device_op(c, true, x.s, what, e) == 0) {
+		char pos[16];
 		snprintf(pos, sizeof(pos), "%d", p->position);
 		xo_updates_emit2("pci", c->vm.uuid, pos);
 		r = 0;
@@ -728,12 +729,13 @@ static int lv_pci_plug(struct xo_ctx *c, const struct xo_pci *p, xo_err *e)
 static int lv_pci_unplug(struct xo_ctx *c, const struct xo_pci *p, xo_err *e)
 {
 	struct xo_buf x = XO_BUF_INIT;
-	char what[128], needle[128], pos[16];
+	char what[128], needle[128];
 	int r = -1;
 
 	snprintf(what, sizeof(what), "pci device %s of vm %s", p->address, c->vm.name);
 	pci_needle(p, needle, sizeof(needle));
 	if (lv_hostdev_xml(p, &x, e) == 0 && unplug(c, false, "hostdev", needle, x.s, what, e) == 0) {
+		char pos[16];
 		snprintf(pos, sizeof(pos), "%d", p->position);
 		xo_updates_emit2("pci", c->vm.uuid, pos);
 		r = 0;

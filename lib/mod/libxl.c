@@ -595,19 +595,17 @@ static int xl_vbd_unplug(struct xo_ctx *c, const struct xo_vbd *v, bool force, x
 	libxl_device_disk disk;
 	struct xo_vm_live l;
 	struct xo_dev_live s;
-	char id[XO_RES_ID_MAX + 1], *path;
-	uint32_t d;
-	int r;
+	char id[XO_RES_ID_MAX + 1];
 
 	if (xl_vm_live(c->b, &c->vm, &l, e) < 0 || xl_vbd_live(c->b, &c->vm, &l, v, &s, e) < 0)
 		return -1;
 	snprintf(id, sizeof(id), "loop.vbd.%ld", xo_vbd_devid(v->name));
 	if (s.plugged) {
-		d = (uint32_t)l.domid;
-		path = xo_vbd_params(c->vm.uuid, v);
+		uint32_t d = (uint32_t)l.domid;
+		char *path = xo_vbd_params(c->vm.uuid, v);
 		disk_config(v, path, &disk);
 		free(path);
-		r = force ? libxl_device_disk_destroy(x->ctx, d, &disk, NULL)
+		int r = force ? libxl_device_disk_destroy(x->ctx, d, &disk, NULL)
 			  : libxl_device_disk_remove(x->ctx, d, &disk, NULL);
 		libxl_device_disk_dispose(&disk);
 		if (r != 0)
@@ -684,7 +682,6 @@ static int xl_vif_unplug(struct xo_ctx *c, const struct xo_vif *v, bool force, x
 	struct xo_vm_live l;
 	struct xo_dev_live s;
 	char id[XO_RES_ID_MAX + 1], pos[16];
-	int r;
 
 	if (xl_vm_live(c->b, &c->vm, &l, e) < 0 || xl_vif_live(c->b, &c->vm, &l, v, &s, e) < 0)
 		return -1;
@@ -693,7 +690,7 @@ static int xl_vif_unplug(struct xo_ctx *c, const struct xo_vif *v, bool force, x
 			libxl_device_nic_dispose(&nic);
 			return -1;
 		}
-		r = force ? libxl_device_nic_destroy(x->ctx, (uint32_t)l.domid, &nic, NULL)
+		int r = force ? libxl_device_nic_destroy(x->ctx, (uint32_t)l.domid, &nic, NULL)
 			  : libxl_device_nic_remove(x->ctx, (uint32_t)l.domid, &nic, NULL);
 		libxl_device_nic_dispose(&nic);
 		if (r != 0)
