@@ -60,7 +60,7 @@
  * XO_XEN_DEBUG */
 struct xl_logger {
 	xentoollog_logger vtable;
-	char last[512];
+	char first[512], last[512];  /* the error that started it, and the last one */
 	bool debug;
 };
 
@@ -85,9 +85,12 @@ static void log_vmessage(xentoollog_logger *lg, xentoollog_level level, int errn
 	if (l->debug)
 		fprintf(stderr, "libxl: %s%s%s%s%s\n", context ? context : "", context ? ": " : "", msg,
 			errnoval >= 0 ? ": " : "", errnoval >= 0 ? strerror(errnoval) : "");
-	if (level >= XTL_ERROR)
+	if (level >= XTL_ERROR) {
 		snprintf(l->last, sizeof(l->last), "%s%s%s", msg, errnoval >= 0 ? ": " : "",
 			 errnoval >= 0 ? strerror(errnoval) : "");
+		if (!l->first[0])
+			xo_strlcpy(l->first, l->last, sizeof(l->first));
+	}
 }
 
 static void log_progress(xentoollog_logger *lg, const char *context, const char *doing_what,
@@ -117,8 +120,13 @@ static int xl_fail(struct xl *x, xo_err *e, enum xo_ecls cls, const char *fmt, .
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
-	xo_errf(e, cls, "%s: %s", what, x->log.last[0] ? x->log.last : "libxl gave no reason");
-	x->log.last[0] = '\0';
+	if (!x->log.last[0])
+		xo_errf(e, cls, "%s: libxl gave no reason", what);
+	else if (strcmp(x->log.first, x->log.last) == 0)
+		xo_errf(e, cls, "%s: %s", what, x->log.last);
+	else
+		xo_errf(e, cls, "%s: %s (then: %s)", what, x->log.first, x->log.last);
+	x->log.first[0] = x->log.last[0] = '\0';
 	return -1;
 }
 
@@ -196,7 +204,7 @@ static int find_domain(struct xl *x, const char *uuid, uint32_t *domid, libxl_do
 			return 1;
 		}
 		libxl_dominfo_dispose(&di);
-		x->log.last[0] = '\0';
+		x->log.first[0] = x->log.last[0] = '\0';
 		return 0;
 	}
 	/* a create was in flight when xo died: by handle */
@@ -385,7 +393,7 @@ static bool pci_plugged(struct xl *x, uint32_t d, const struct xo_pci *p)
 	xo_err ignore;
 
 	if (!list || pci_parse(p, &want, &ignore) < 0) {
-		x->log.last[0] = '\0';
+		x->log.first[0] = x->log.last[0] = '\0';
 		return false;
 	}
 	for (int i = 0; i < n; i++)
@@ -632,7 +640,7 @@ static int nic_config(const struct xo_vif *v, uint32_t d, libxl_device_nic *nic,
 		nic->bridge = xstrdup(v->bridge);
 	if (v->script)
 		nic->script = xstrdup(v->script);
-	nic->ifname = xasprintf("vif%u.%d", d, v->position);
+	(void)d;      /* libxl names it vif<domid>.<devid>, as the res record says */
 	nic->mtu = (int)v->mtu;
 	if (v->rate_kbytes_per_s) {
 		unsigned us = v->rate_timeslice_us ? v->rate_timeslice_us : 50000;
@@ -751,7 +759,7 @@ static int xl_pci_unplug(struct xo_ctx *c, const struct xo_pci *p, xo_err *e)
 			       p->address, c->vm.name);
 	}
 	libxl_device_pci_assignable_remove(x->ctx, &pci, 1);
-	x->log.last[0] = '\0';
+	x->log.first[0] = x->log.last[0] = '\0';
 	libxl_device_pci_dispose(&pci);
 	snprintf(pos, sizeof(pos), "%d", p->position);
 	xo_updates_emit2("pci", c->vm.uuid, pos);
@@ -828,7 +836,7 @@ static int down_cond(struct xs_handle *xs, void *arg, xo_err *e)
 	libxl_dominfo_init(&di);
 	if (libxl_domain_info(w->x->ctx, &di, w->domid) == 0)
 		r = di.shutdown || di.dying ? 1 : 0;
-	w->x->log.last[0] = '\0';
+	w->x->log.first[0] = w->x->log.last[0] = '\0';
 	libxl_dominfo_dispose(&di);
 	return r;
 }
@@ -889,7 +897,7 @@ static int xl_vm_destroy(struct xo_ctx *c, bool keep_build, xo_err *e)
 		if (!gone)
 			return xl_fail(x, e, XO_E_SYSTEM, "libxl could not destroy the domain of vm %s",
 				       c->vm.name);
-		x->log.last[0] = '\0';
+		x->log.first[0] = x->log.last[0] = '\0';
 	}
 	xo_memory_release(c->vm.uuid);
 	if (keep_build) {

@@ -41,6 +41,11 @@ teardown() {
 	for f in "$BATS_TEST_TMPDIR"/*.img; do
 		[ -e "$f" ] && losetup -j "$f" | cut -d: -f1 | xargs -r -n1 losetup -d 2>/dev/null
 	done
+	if [ -z "${BATS_TEST_COMPLETED:-}" ] && [ -d /out ]; then
+		mkdir -p "/out/failed/$BATS_SUITE_TEST_NUMBER"
+		cp /var/log/xen/xen-hotplug.log /var/log/libvirt/libvirtd.log /var/log/libvirt/libxl/*.log \
+			"/out/failed/$BATS_SUITE_TEST_NUMBER/" 2>/dev/null || true
+	fi
 	xen_teardown
 }
 

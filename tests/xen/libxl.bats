@@ -14,7 +14,14 @@ setup() {
 	xen_setup
 	export XO_BACKEND=libxl XO_REBOOT_DELAY=0
 }
-teardown() { xen_teardown; }
+teardown() {
+	# libxl's hotplug scripts log there: a failed test keeps it
+	if [ -z "${BATS_TEST_COMPLETED:-}" ] && [ -d /out ]; then
+		mkdir -p "/out/failed/$BATS_SUITE_TEST_NUMBER"
+		cp /var/log/xen/xen-hotplug.log /var/log/xen/xl-*.log "/out/failed/$BATS_SUITE_TEST_NUMBER/" 2>/dev/null || true
+	fi
+	xen_teardown
+}
 
 # add_guest NAME TYPE: a VM with a 16 MiB disk and a NIC
 add_guest() {
