@@ -205,10 +205,8 @@ int lv_domain_xml(const struct lv *lv, const struct xo_vm *vm, const char *accel
 		xo_buf_puts(b, "<apic/>");
 	if ((v = xo_kvs_get(&vm->platform, "pae")) ? truthy(v) : vm->type == XO_VM_HVM)
 		xo_buf_puts(b, "<pae/>");
-	if (lv->xen && vm->type != XO_VM_PV) {
-		v = xo_kvs_get(&vm->platform, "hap");
-		xo_buf_printf(b, "<hap state='%s'/>", !v || truthy(v) ? "on" : "off");
-	}
+	if (lv->xen && vm->type != XO_VM_PV && (v = xo_kvs_get(&vm->platform, "hap")))
+		xo_buf_printf(b, "<hap state='%s'/>", truthy(v) ? "on" : "off");
 	xo_buf_puts(b, "</features>");
 	/* qemu's default model under kvm lacks what the host has (and guests expect) */
 	if (strcmp(accel, "kvm") == 0)
@@ -300,11 +298,16 @@ int lv_disk_xml(const struct lv *lv, const struct xo_vbd *v, const char *path, s
 	return 0;
 }
 
-void lv_vif_ifname(const char *uuid, int position, char *buf, size_t size)
+void lv_vif_ifname(const struct lv *lv, const char *uuid, int domid, int position, char *buf,
+		   size_t size)
 {
 	char hex[9];
 	size_t n = 0;
 
+	if (lv->xen) {
+		snprintf(buf, size, "vif%d.%d", domid, position);
+		return;
+	}
 	for (const char *p = uuid; *p && n < 8; p++)
 		if (*p != '-')
 			hex[n++] = *p;
@@ -317,14 +320,17 @@ int lv_nic_xml(const struct lv *lv, const char *uuid, const struct xo_vif *v, bo
 {
 	char ifname[32];
 
-	lv_vif_ifname(uuid, v->position, ifname, sizeof(ifname));
 	xo_buf_puts(b, "<interface type='bridge'><mac address='");
 	if (lv_esc(b, v->mac, "the vif's mac", e) < 0)
 		return -1;
 	xo_buf_puts(b, "'/><source bridge='");
 	if (lv_esc(b, v->bridge ? v->bridge : "", "the vif's bridge", e) < 0)
 		return -1;
-	xo_buf_printf(b, "'/><target dev='%s'/>", ifname);
+	xo_buf_puts(b, "'/>");
+	if (!lv->xen) {
+		lv_vif_ifname(lv, uuid, -1, v->position, ifname, sizeof(ifname));
+		xo_buf_printf(b, "<target dev='%s'/>", ifname);
+	}
 	if (lv->xen) {
 		if (v->script) {
 			xo_buf_puts(b, "<script path='");

@@ -310,7 +310,7 @@ static int lv_vif_live(struct xo_backend *b, const struct xo_vm *vm, const struc
 	s->plugged = dev_find(LV(b), vm, l, "interface", needle, NULL, NULL, 0);
 	if (s->plugged) {
 		xo_strlcpy(s->params, v->bridge ? v->bridge : "", sizeof(s->params));
-		lv_vif_ifname(vm->uuid, v->position, s->device, sizeof(s->device));
+		lv_vif_ifname(LV(b), vm->uuid, l->domid, v->position, s->device, sizeof(s->device));
 	}
 	s->healthy = s->plugged;
 	return 0;
@@ -636,7 +636,7 @@ static int lv_vif_plug(struct xo_ctx *c, const struct xo_vif *v, xo_err *e)
 	if (lv_nic_xml(lv, c->vm.uuid, v, v->carrier, &x, e) < 0)
 		goto out;
 	/* libvirt makes the tap: recorded first, so a repair finds it whatever happens */
-	lv_vif_ifname(c->vm.uuid, v->position, ifname, sizeof(ifname));
+	lv_vif_ifname(lv, c->vm.uuid, l.domid, v->position, ifname, sizeof(ifname));
 	pos_id(id, sizeof(id), "netdev", v->position);
 	if (xo_res_netdev(c->vm.uuid, id, ifname, e) < 0 || device_op(c, true, x.s, what, e) < 0)
 		goto out;

@@ -73,8 +73,11 @@ int lv_vbd_target(const struct lv *lv, const struct xo_vbd *v, char *dev, size_t
 		  const char **bus, xo_err *e);
 int lv_disk_xml(const struct lv *lv, const struct xo_vbd *v, const char *path,
 		struct xo_buf *out, xo_err *e);
-/* the host's name of a vif's tap: "xo<8 hex of the vm uuid>.<position>" */
-void lv_vif_ifname(const char *uuid, int position, char *buf, size_t size);
+/* the host's name of a vif: qemu's tap "xo<8 hex of the vm uuid>.<position>" (libvirt
+ * makes it with that name), Xen's "vif<domid>.<position>" (libxl names it: a name given
+ * to libxl makes its vif script rename the vif, which fails) */
+void lv_vif_ifname(const struct lv *lv, const char *uuid, int domid, int position, char *buf,
+		   size_t size);
 int lv_nic_xml(const struct lv *lv, const char *uuid, const struct xo_vif *v, bool carrier,
 	       struct xo_buf *out, xo_err *e);
 int lv_hostdev_xml(const struct xo_pci *p, struct xo_buf *out, xo_err *e);
