@@ -5,9 +5,14 @@
 #   make demo       a scripted session on the simulator in a temporary state directory
 #   make bench      benchmarks on the simulator
 #   make stress     the kill -9 loops at full size (about an hour)
+#   make check-kvm  the conformance suite and tests/kvm on the kvm backend, real guests
+#   make bench-kvm  xo against libvirt on the same kvm guest
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make deps       install the Debian packages xo needs (root), or print the apt-get line
 #   make fuzz       libFuzzer harnesses (clang) under build/fuzz/, each run FUZZ_SECONDS
+#   make deb        the Debian package build/xo_<version>_amd64.deb (make deb-deps first)
+#   make check-fresh  README's fresh-machine commands in a fresh Debian 12 root (root)
+#   make check-deb  build/xo_*.deb installed with apt in a fresh Debian 12 root, used (root)
 
 PREFIX     ?= /usr/local
 BINDIR     ?= $(PREFIX)/bin
@@ -22,14 +27,24 @@ ZSHCOMPDIR ?= $(PREFIX)/share/zsh/vendor-completions
 UDEVRULESDIR ?= $(PREFIX)/lib/udev/rules.d
 SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 
+# the version, in one place: 0.<number of commits> (the Debian package's too: debian/ is native)
+VERSION = 0.$(shell git rev-list --count HEAD 2>/dev/null || echo 0)
+
 CC      ?= cc
+# the paths baked into the programs
+XO_PATHS = -DXO_LIBEXECDIR='"$(LIBEXECDIR)"' -DXO_SYSCONFDIR='"$(SYSCONFDIR)"' \
+	-DXO_MODULEDIR='"$(MODULEDIR)"'
 CFLAGS  ?= -O2 -g
 # mandatory flags go first so the user's CFLAGS cannot drop them
-XO_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 \
+XO_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wformat=2 \
 	-Wstrict-prototypes -Wmissing-prototypes -Wno-format-nonliteral -Wno-format-truncation \
-	-Ilib -Ibuild -include lib/banned.h \
-	-DXO_LIBEXECDIR='"$(LIBEXECDIR)"' -DXO_SYSCONFDIR='"$(SYSCONFDIR)"' \
-	-DXO_MODULEDIR='"$(MODULEDIR)"'
+	-Ilib -Ibuild -include lib/banned.h $(XO_PATHS)
+# warnings are errors for developers (a git checkout: make check, CI), as git's DEVELOPER=1;
+# not forced on whoever builds a release with another compiler (DEVELOPER= to turn it off)
+DEVELOPER ?= $(if $(wildcard .git),1,)
+ifeq ($(DEVELOPER),1)
+XO_CFLAGS += -Werror
+endif
 LDLIBS  = -Wl,-z,relro,-z,now -ljson-c -lxenguest -lxenctrl -lxenstore -lxenevtchn -lxentoollog \
 	-lxenforeignmemory -lxencall -lxengnttab -lxentoolcore -lpthread
 
@@ -54,10 +69,13 @@ MODULES  = $(if $(HAVE_LIBVIRT),$(B)/lib/xo/backend-libvirt.so) $(if $(HAVE_LIBX
 
 all: $(PROGS) $(UNITS) $(BENCHES) $(XEN_TESTS) $(MODULES)
 
+# only what make install installs (the Debian package builds this)
+programs: $(PROGS)
+
 # objects depend on the headers they include, as the compiler found them (-MMD; -MP keeps
 # a removed header from breaking the next build)
 $(B)/%.o: %.c | $(B)/lib $(B)/lib/sim $(B)/cmd
-	@echo "  CC      $@"; $(CC) $(XO_CFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+	@echo "  CC      $@"; $(CC) $(XO_CFLAGS) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 # Xen's public headers (xenctrl.h, xenguest.h) need GNU C: anonymous unions, __align8__
 $(B)/lib/hv-xen.o $(B)/lib/hv-xen-dm.o $(B)/lib/hv-xen-pci.o: XO_CFLAGS += -std=gnu11
@@ -66,7 +84,7 @@ $(B)/lib/hv-xen.o $(B)/lib/hv-xen-dm.o $(B)/lib/hv-xen-pci.o: XO_CFLAGS += -std=
 $(B)/registry.c: cmd/commands.txt lib/registry-gen.awk | $(B)/lib
 	awk -f lib/registry-gen.awk cmd/commands.txt > $@.tmp && mv $@.tmp $@
 $(B)/registry.o: $(B)/registry.c lib/registry.h
-	@echo "  CC      $@"; $(CC) $(XO_CFLAGS) $(CFLAGS) -c -o $@ $<
+	@echo "  CC      $@"; $(CC) $(XO_CFLAGS) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 # the paths baked into the programs (where the hotplug scripts and hooks are): a new PREFIX,
 # LIBEXECDIR or SYSCONFDIR rebuilds what uses them, so "make install PREFIX=/usr" installs
@@ -144,8 +162,7 @@ FUZZ_HARNESSES = config hvproto xsproto
 FUZZ_CFLAGS = -std=gnu11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
 	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined \
 	-Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
-	-Ilib -Ibuild -include lib/banned.h \
-	-DXO_LIBEXECDIR='"$(LIBEXECDIR)"' -DXO_SYSCONFDIR='"$(SYSCONFDIR)"'
+	-Ilib -Ibuild -include lib/banned.h $(XO_PATHS)
 FUZZ_OBJ = $(LIB_SRC:%.c=$(B)/fuzz/obj/%.o) $(SIM_SRC:%.c=$(B)/fuzz/obj/%.o) $(B)/fuzz/obj/registry.o
 
 $(B)/fuzz/obj/%.o: %.c | $(B)/fuzz/obj/lib/sim
@@ -183,10 +200,17 @@ check: all
 check-xen: all
 	@tests/lab/check-xen
 
-# the libvirt backend against this machine's qemu:///system (starts libvirtd if needed)
-# (the test guest is made first: the suite's network namespace cannot reach the mirror)
+check-kvm: all
+	@tests/kvm/check-kvm
+
+bench-kvm: all
+	@tests/kvm/bench-kvm
+
+# the libvirt backend against this machine's qemu:///system (starts libvirtd if needed): the
+# conformance cases with its adapter, and its own tests; the test guests are made first (the
+# suite's network namespace cannot reach the mirror)
 check-libvirt: all
-	@tests/libvirt/make-guest $${XO_GUEST_DIR:-/var/tmp/xo-guest-libvirt} && tests/run-tests tests/libvirt/*.bats
+	@tests/libvirt/check-libvirt
 
 bench: all
 	@tests/bench/run
@@ -208,21 +232,75 @@ lint:
 	tests/lint
 
 # ---------------------------------------------------------------------------------------------
-DEB_PACKAGES = build-essential pkg-config libjson-c-dev libxen-dev xenstore-utils xen-utils-common \
-	bats bats-assert bats-support iproute2 util-linux mandoc groff-base cppcheck zsh strace python3 \
-	libvirt-dev libvirt-daemon-system libvirt-clients qemu-system-x86 busybox-static cpio
+# Everything the build, the programs and the tests use beyond Debian's essential packages
+# (tests/fresh/check-fresh proves the list on a minimal Debian 12 root):
+#   build        build-essential pkg-config libjson-c-dev libxen-dev libvirt-dev (the libvirt
+#                backend; libxen-dev has libxenlight for the libxl one)
+#   programs     xenstore-utils (hotplug scripts), iproute2 (ip, bridge), mount (losetup),
+#                nftables (nft: VIF locking), qemu-system-x86 qemu-utils seabios ovmf (the
+#                kvm backend), libvirt-daemon-system libvirt-clients (the libvirt backend's
+#                tests: libvirtd and virsh)
+#   tests        bats bats-assert bats-support, python3 (JSON checks), procps (pgrep),
+#                xen-utils-common (Debian's hotplug scripts), strace (make bench),
+#                busybox-static cpio binutils syslinux mtools dosfstools (the kvm test guest
+#                and its bootable disk)
+#   docs, lint   mandoc groff-base man-db (man -l), manpages manpages-dev (the pages .Xr
+#                names: flock(2), inotify(7)...), cppcheck shellcheck zsh
+DEB_PACKAGES = build-essential pkg-config libjson-c-dev libxen-dev libvirt-dev \
+	xenstore-utils iproute2 mount nftables qemu-system-x86 qemu-utils seabios ovmf \
+	libvirt-daemon-system libvirt-clients \
+	bats bats-assert bats-support python3 procps xen-utils-common strace \
+	busybox-static cpio binutils syslinux mtools dosfstools \
+	mandoc groff-base man-db manpages manpages-dev cppcheck shellcheck zsh
+# what make deb needs besides DEB_PACKAGES (make deb-deps)
+DEB_BUILD_PACKAGES = debhelper dpkg-dev lintian git
 
-deps:
-	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+# install_packages LIST: install the missing ones (root) or print the apt-get line
+define install_packages
+	@missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 		grep -q 'ok installed' || echo $$p; done); missing=$$(echo $$missing); \
 	if [ -z "$$missing" ]; then echo "xo: all Debian packages present"; exit 0; fi; \
 	if [ "$$(id -u)" != 0 ]; then \
 		echo "xo: missing packages; run as root:"; \
 		echo "  apt-get install -y $$missing"; exit 1; fi; \
 	apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing
+endef
+
+deps:
+	$(call install_packages,$(DEB_PACKAGES))
 
 deps-if-missing:
 	@$(MAKE) -s deps
+
+deb-deps:
+	$(call install_packages,$(DEB_PACKAGES) $(DEB_BUILD_PACKAGES))
+
+# ---------------------------------------------------------------------------------------------
+# The Debian package: debian/rules runs make install with PREFIX=/usr. It is built in a copy of
+# the tree (the last commit plus uncommitted changes of tracked files) under build/deb/, with a
+# changelog entry for $(VERSION) written there, and lands in build/. No network needed.
+DEB = $(B)/xo_$(VERSION)_amd64.deb
+
+deb:
+	@command -v dpkg-buildpackage >/dev/null && command -v dh >/dev/null || \
+		{ echo "xo: make deb needs debhelper and dpkg-dev: run make deb-deps (as root)" >&2; exit 1; }
+	rm -rf $(B)/deb $(B)/xo_*.deb && mkdir -p $(B)/deb/xo-$(VERSION)
+	@tree=$$(git stash create) || exit 1; \
+	git archive --format=tar $${tree:-HEAD} | tar -x -C $(B)/deb/xo-$(VERSION) && \
+	{ echo "xo ($(VERSION)) unstable; urgency=medium"; echo; \
+	  echo "  * Built from commit $$(git rev-parse --short HEAD)$${tree:+ with uncommitted changes}."; \
+	  echo; echo " -- $$(sed -n 's/^Maintainer: //p' debian/control)  $$(git log -1 --format=%aD)"; \
+	} > $(B)/deb/xo-$(VERSION)/debian/changelog
+	cd $(B)/deb/xo-$(VERSION) && dpkg-buildpackage -b --no-sign
+	mv $(B)/deb/xo_$(VERSION)_amd64.deb $(DEB)
+	@if command -v lintian >/dev/null; then lintian --fail-on error $(DEB) && echo "lintian: no errors"; fi
+	@echo "xo: $(DEB)"
+
+check-fresh:
+	@tests/fresh/check-fresh
+
+check-deb: deb
+	@tests/fresh/check-deb $(DEB)
 
 # udev rules go to $(PREFIX)/lib/udev/rules.d: where udev reads them for PREFIX=/usr (a package);
 # with PREFIX=/usr/local pass UDEVRULESDIR=/etc/udev/rules.d to use them (only needed with
@@ -263,6 +341,7 @@ clean:
 
 FORCE:
 
-.PHONY: FORCE all check check-xen check-libvirt bench bench-xen demo lint deps deps-if-missing install \
-	uninstall clean stress fuzz fuzz-build fuzz-deps
+.PHONY: FORCE all programs check check-xen check-fresh check-deb check-kvm check-libvirt bench \
+	bench-xen bench-kvm demo lint deps deps-if-missing deb-deps deb install uninstall clean stress \
+	fuzz fuzz-build fuzz-deps
 .SECONDARY:

@@ -70,6 +70,8 @@ int xo_backend_lookup(const struct xo_backend_ops **ops, xo_err *e)
 		*ops = &xo_backend_xen;
 	else if (strcmp(name, "sim") == 0)
 		*ops = &xo_backend_sim;
+	else if (strcmp(name, "kvm") == 0)
+		*ops = &xo_backend_kvm;
 	else if (strcmp(name, "libxl") == 0 || strcmp(name, "libvirt") == 0) {
 		if (load_module(name, ops, e) < 0)
 			return -1;

@@ -207,7 +207,7 @@ const char *xo_backend_name(void);
 extern const char xo_backend_names[];
 
 /* the built-in implementations */
-extern const struct xo_backend_ops xo_backend_xen, xo_backend_sim;
+extern const struct xo_backend_ops xo_backend_xen, xo_backend_sim, xo_backend_kvm;
 
 /* the checked wrappers */
 int xo_be_check(struct xo_backend *b, const struct xo_vm *vm, const struct xo_devices *d,

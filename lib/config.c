@@ -848,31 +848,6 @@ out:
 	return r;
 }
 
-int xo_vbd_load(const char *uuid, const char *name, struct xo_vbd *v, xo_err *e)
-{
-	char f[128];
-	int vmfd, r = -1;
-	struct json_object *o;
-
-	xo_vbd_init(v);
-	if (xo_name_check(name, "vbd name", e) < 0)
-		return -1;
-	if ((vmfd = xo_vm_dir_open(uuid, e)) < 0)
-		return -1;
-	vbd_file(f, sizeof(f), name);
-	o = read_json(vmfd, f, f, e);
-	if (!o) {
-		if (e->cls == XO_E_NOT_FOUND)
-			xo_errf(e, XO_E_NOT_FOUND, "vbd %s does not exist", name);
-		goto out;
-	}
-	r = xo_vbd_from_json(o, v, e);
-	json_object_put(o);
-out:
-	close(vmfd);
-	return r;
-}
-
 int xo_vbd_save(const char *uuid, const struct xo_vbd *v, xo_err *e)
 {
 	char f[128];

@@ -51,7 +51,6 @@ bool xo_vm_has_domain(const char *uuid);
 int xo_devices_load(const char *uuid, struct xo_devices *d, xo_err *e);
 
 int xo_vbd_add(const char *uuid, struct xo_vbd *v, xo_err *e);
-int xo_vbd_load(const char *uuid, const char *name, struct xo_vbd *v, xo_err *e);
 int xo_vbd_save(const char *uuid, const struct xo_vbd *v, xo_err *e);
 int xo_vbd_remove(const char *uuid, const char *name, xo_err *e);
 

@@ -7,10 +7,37 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include "console.h"
+
+/* a pty, or a unix socket (the kvm backend's consoles) */
+static int console_open(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+		if (strlen(path) >= sizeof(sa.sun_path)) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		memcpy(sa.sun_path, path, strlen(path) + 1);
+		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+			int err = errno;
+			close(fd);
+			errno = err;
+			return -1;
+		}
+		return fd;
+	}
+	return open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+}
 
 int xo_console_attach(const char *tty, int in, int out, enum xo_console_end *how, xo_err *e)
 {
@@ -19,7 +46,7 @@ int xo_console_attach(const char *tty, int in, int out, enum xo_console_end *how
 	char buf[4096];
 	int fd, r = -1;
 
-	fd = open(tty, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	fd = console_open(tty);
 	if (fd < 0)
 		return xo_err_sys(e, errno, "unable to open the console '%s'", tty);
 	/* the guest's bytes as they are: no echo, no line editing on our side of the pty */

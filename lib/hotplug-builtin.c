@@ -316,8 +316,7 @@ static int ifreq_socket(void)
 	return socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 }
 
-/* ip link set dev VIF mtu MTU master BRIDGE up */
-static int bridge_port(const char *vif, const char *bridge, unsigned mtu)
+int xo_bridge_port(const char *vif, const char *bridge, unsigned mtu)
 {
 	struct ifreq ifr;
 	int s = ifreq_socket(), r = -1;
@@ -384,7 +383,7 @@ static bool vif_online(struct hb *h, const char *uuid, uint32_t fe, long devid)
 		hb_fail(h, "bridge '%s' does not exist", bridge);
 		return true;
 	}
-	if (bridge_port(vif, bridge, (unsigned)strtoul(mtu, NULL, 10)) < 0) {
+	if (xo_bridge_port(vif, bridge, (unsigned)strtoul(mtu, NULL, 10)) < 0) {
 		hb_fail(h, "unable to attach %s to bridge %s: %s", vif, bridge, strerror(errno));
 		return true;
 	}

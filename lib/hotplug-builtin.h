@@ -26,4 +26,8 @@
 bool xo_hotplug_builtin(struct xs_handle *xs, const char *uuid, const char *script, const char *kind,
 			uint32_t fe, long devid, const char *action);
 
+/* ip link set dev VIF mtu MTU master BRIDGE up (mtu 0: unchanged); -1 with errno (the kvm
+ * backend's taps use it too) */
+int xo_bridge_port(const char *vif, const char *bridge, unsigned mtu);
+
 #endif

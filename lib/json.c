@@ -156,7 +156,12 @@ struct json_object *xo_json_parse(const char *text, size_t len, const char *what
 			what, len, XO_JSON_MAX);
 		return NULL;
 	}
-	if (len == 0 || strspn(text, " \t\r\n") == len) {
+	size_t ws = 0;
+	/* within len: the text need not be NUL-terminated (qmp.c passes one line of a
+	 * buffer); found by the config fuzzer */
+	while (ws < len && (text[ws] == ' ' || text[ws] == '\t' || text[ws] == '\r' || text[ws] == '\n'))
+		ws++;
+	if (ws == len) {
 		xo_errf(e, XO_E_INVALID, "malformed json in %s: empty input", what);
 		return NULL;
 	}

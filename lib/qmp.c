@@ -24,7 +24,18 @@ struct xo_qmp {
 	char *path;
 	struct xo_buf in;         /* bytes received, not yet cut into lines */
 	unsigned long next_id;
+	struct json_object *events;   /* events received and not taken yet (an array) */
 };
+
+static void keep_event(struct xo_qmp *q, struct json_object *m)
+{
+	if (!q->events)
+		q->events = json_object_new_array();
+	/* a client that never takes its events does not grow without bound */
+	if (json_object_array_length(q->events) >= 256)
+		json_object_array_del_idx(q->events, 0, 1);
+	json_object_array_add(q->events, m);
+}
 
 static int time_left(uint64_t deadline_ms)
 {
@@ -63,10 +74,8 @@ static int read_message(struct xo_qmp *q, uint64_t deadline_ms, struct json_obje
 			*out = o;
 			return 0;
 		}
+		/* at the deadline, one last look that does not wait */
 		int left = time_left(deadline_ms);
-		if (left == 0)
-			return xo_errf(e, XO_E_TIMEOUT, "QMP socket '%s': no reply from qemu in time",
-				       q->path);
 		struct pollfd p = { .fd = q->fd, .events = POLLIN };
 		int r = poll(&p, 1, left);
 		if (r < 0) {
@@ -74,8 +83,12 @@ static int read_message(struct xo_qmp *q, uint64_t deadline_ms, struct json_obje
 				continue;
 			return xo_err_sys(e, errno, "QMP socket '%s': poll", q->path);
 		}
-		if (r == 0)
+		if (r == 0) {
+			if (time_left(deadline_ms) == 0)
+				return xo_errf(e, XO_E_TIMEOUT, "QMP socket '%s': no reply from qemu in time",
+					       q->path);
 			continue;
+		}
 		char buf[4096];
 		ssize_t got = read(q->fd, buf, sizeof(buf));
 		if (got < 0) {
@@ -91,8 +104,37 @@ static int read_message(struct xo_qmp *q, uint64_t deadline_ms, struct json_obje
 	}
 }
 
+/* write the whole text, the descriptor (if any) riding on its first byte */
+static int send_text(struct xo_qmp *q, const char *text, int fd)
+{
+	size_t len = strlen(text);
+
+	if (fd >= 0) {
+		char cbuf[CMSG_SPACE(sizeof(int))];
+		struct iovec iov = { .iov_base = (void *)text, .iov_len = 1 };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+				     .msg_controllen = sizeof(cbuf) };
+		struct cmsghdr *cm;
+		ssize_t n;
+
+		memset(cbuf, 0, sizeof(cbuf));
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+		while ((n = sendmsg(q->fd, &mh, MSG_NOSIGNAL)) < 0 && errno == EINTR)
+			;
+		if (n != 1)
+			return -1;
+		text++;
+		len--;
+	}
+	return xo_write_all(q->fd, text, len);
+}
+
 static int send_command(struct xo_qmp *q, const char *command, struct json_object *args,
-			const char *id, xo_err *e)
+			const char *id, int pass_fd, xo_err *e)
 {
 	struct json_object *msg = json_object_new_object();
 	char *text;
@@ -103,7 +145,7 @@ static int send_command(struct xo_qmp *q, const char *command, struct json_objec
 		json_object_object_add(msg, "arguments", json_object_get(args));
 	xo_json_add_str(msg, "id", id);
 	text = xasprintf("%s\r\n", json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN));
-	if (xo_write_all(q->fd, text, strlen(text)) < 0)
+	if (send_text(q, text, pass_fd) < 0)
 		r = xo_err_sys(e, errno, "QMP socket '%s': write", q->path);
 	free(text);
 	json_object_put(msg);
@@ -129,7 +171,7 @@ static int error_reply(struct xo_qmp *q, const char *command, struct json_object
 		       "qemu refused QMP command %s: %s", command, d);
 }
 
-int xo_qmp_execute(struct xo_qmp *q, const char *command, struct json_object *args,
+static int execute(struct xo_qmp *q, const char *command, struct json_object *args, int pass_fd,
 		   struct json_object **ret, int timeout_ms, xo_err *e)
 {
 	uint64_t deadline = xo_now_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0);
@@ -142,7 +184,7 @@ int xo_qmp_execute(struct xo_qmp *q, const char *command, struct json_object *ar
 		return xo_errf(e, XO_E_INVALID, "QMP command %s: arguments must be a JSON object",
 			       command);
 	snprintf(id, sizeof(id), "xo-%lu", ++q->next_id);
-	if (send_command(q, command, args, id, e) < 0)
+	if (send_command(q, command, args, id, pass_fd, e) < 0)
 		return -1;
 	for (;;) {
 		struct json_object *m = NULL, *v = NULL, *mid = NULL;
@@ -157,7 +199,7 @@ int xo_qmp_execute(struct xo_qmp *q, const char *command, struct json_object *ar
 		if (r < 0)
 			return -1;
 		if (json_object_object_get_ex(m, "event", NULL)) {
-			json_object_put(m);
+			keep_event(q, m);
 			continue;
 		}
 		/* a reply without our id belongs to nobody else: there is one command in flight */
@@ -180,6 +222,52 @@ int xo_qmp_execute(struct xo_qmp *q, const char *command, struct json_object *ar
 		}
 		json_object_put(m);
 	}
+}
+
+int xo_qmp_execute(struct xo_qmp *q, const char *command, struct json_object *args,
+		   struct json_object **ret, int timeout_ms, xo_err *e)
+{
+	return execute(q, command, args, -1, ret, timeout_ms, e);
+}
+
+int xo_qmp_execute_fd(struct xo_qmp *q, const char *command, struct json_object *args, int fd,
+		      struct json_object **ret, int timeout_ms, xo_err *e)
+{
+	if (fd < 0)
+		return xo_errf(e, XO_E_INTERNAL, "QMP command %s: no descriptor to pass", command);
+	return execute(q, command, args, fd, ret, timeout_ms, e);
+}
+
+int xo_qmp_fd(const struct xo_qmp *q)
+{
+	return q->fd;
+}
+
+int xo_qmp_read_events(struct xo_qmp *q, xo_err *e)
+{
+	for (;;) {
+		struct json_object *m = NULL;
+		/* what is buffered first, then what the socket has, without waiting */
+		int r = read_message(q, 0, &m, e);
+		if (r == -2)
+			return xo_errf(e, XO_E_SYSTEM, "QMP socket '%s': qemu closed the connection",
+				       q->path);
+		if (r < 0)
+			return e->cls == XO_E_TIMEOUT ? 0 : -1;
+		if (json_object_object_get_ex(m, "event", NULL))
+			keep_event(q, m);
+		else
+			json_object_put(m);
+	}
+}
+
+struct json_object *xo_qmp_take_event(struct xo_qmp *q)
+{
+	if (!q->events || json_object_array_length(q->events) == 0)
+		return NULL;
+	struct json_object *m = json_object_get(json_object_array_get_idx(q->events, 0));
+	json_object_array_del_idx(q->events, 0, 1);
+	return m;
 }
 
 int xo_qmp_connect(const char *path, int timeout_ms, struct xo_qmp **out, xo_err *e)
@@ -234,6 +322,8 @@ void xo_qmp_close(struct xo_qmp *q)
 	if (q->fd >= 0)
 		close(q->fd);
 	xo_buf_free(&q->in);
+	if (q->events)
+		json_object_put(q->events);
 	free(q->path);
 	free(q);
 }

@@ -16,7 +16,8 @@
  *
  * QMP is line-oriented JSON: qemu sends a greeting {"QMP": ...}, then one
  * reply per command ({"return": ...} or {"error": {"class", "desc"}}), with
- * asynchronous events ({"event": ...}) in between, which are skipped. Every
+ * asynchronous events ({"event": ...}) in between, which are kept for
+ * xo_qmp_take_event(). Every
  * command carries an "id" and its reply is matched by it. A command that
  * qemu answers with an error fails with class system_error and qemu's
  * "desc" as the message (class does_not_exist for CommandNotFound and
@@ -38,6 +39,15 @@ int xo_qmp_connect(const char *path, int timeout_ms, struct xo_qmp **out, xo_err
  * the caller */
 int xo_qmp_execute(struct xo_qmp *q, const char *command, struct json_object *args,
 		   struct json_object **ret, int timeout_ms, xo_err *e);
+/* the same, passing a descriptor along (SCM_RIGHTS): getfd, add-fd */
+int xo_qmp_execute_fd(struct xo_qmp *q, const char *command, struct json_object *args, int fd,
+		      struct json_object **ret, int timeout_ms, xo_err *e);
+/* events: those that arrived during a command are kept (the last 256); xo_qmp_read_events
+ * reads what the socket has without waiting (poll xo_qmp_fd first), xo_qmp_take_event hands
+ * the oldest kept one over (the caller puts it), NULL when none */
+int xo_qmp_fd(const struct xo_qmp *q);
+int xo_qmp_read_events(struct xo_qmp *q, xo_err *e);
+struct json_object *xo_qmp_take_event(struct xo_qmp *q);
 void xo_qmp_close(struct xo_qmp *q);
 
 #endif

@@ -78,9 +78,10 @@ watch_next() {
 	read -r -t 10 EVENT <&4
 }
 
-# a process is gone (or a zombie waiting for its parent)
+# a process is gone (or a zombie waiting for its parent; a zombie reaped between
+# the two looks is gone too)
 gone() {
-	[ ! -e "/proc/$1" ] || grep -q '^[0-9]* (.*) Z' "/proc/$1/stat"
+	grep -qs '^[0-9]* (.*) Z' "/proc/$1/stat" || [ ! -e "/proc/$1" ]
 }
 
 # lazy watchers of /: start_lazy TOKENLEN... starts one "sim-xs lazy" per
