@@ -122,7 +122,8 @@ $(B)/xen/%: tests/xen/%.c $(B)/libxo.a | $(B)/xen
 # (lib/backend.c). A module carries its own copy of libxo (build/libxo_pic.a: the same
 # sources built with -fPIC), linked privately: libxo's symbols are hidden and kept out of
 # the dynamic symbol table (--exclude-libs), so the module exports only xo_backend_module
-# and the programs link neither libvirt nor libxenlight.
+# and the programs link neither libvirt nor libxenlight. A module is replaced by rename: a
+# process loading it while it is rebuilt gets the old one or the new one, never half.
 PIC_OBJ  = $(LIB_SRC:%.c=$(B)/pic/%.o) $(B)/pic/registry.o
 PIC_FLAGS = -fPIC -fvisibility=hidden
 MOD_LDFLAGS = -shared -Wl,--exclude-libs,ALL -Wl,--as-needed -Wl,-z,defs
@@ -141,11 +142,11 @@ LIBXL_OBJ   = $(patsubst %.c,$(B)/pic/%.o,$(sort $(wildcard lib/mod/libxl*.c)))
 $(LIBXL_OBJ): XO_CFLAGS += -std=gnu11
 
 $(B)/lib/xo/backend-libvirt.so: $(LIBVIRT_OBJ) $(B)/libxo_pic.a | $(B)/lib/xo
-	@echo "  LD      $@"; $(CC) $(CFLAGS) $(LDFLAGS) $(MOD_LDFLAGS) -o $@ $^ \
-		$$(pkg-config --libs libvirt) $(LDLIBS)
+	@echo "  LD      $@"; $(CC) $(CFLAGS) $(LDFLAGS) $(MOD_LDFLAGS) -o $@.tmp $^ \
+		$$(pkg-config --libs libvirt) $(LDLIBS) && mv $@.tmp $@
 $(B)/lib/xo/backend-libxl.so: $(LIBXL_OBJ) $(B)/libxo_pic.a | $(B)/lib/xo
-	@echo "  LD      $@"; $(CC) $(CFLAGS) $(LDFLAGS) $(MOD_LDFLAGS) -o $@ $^ \
-		$$(pkg-config --libs xenlight) $(LDLIBS)
+	@echo "  LD      $@"; $(CC) $(CFLAGS) $(LDFLAGS) $(MOD_LDFLAGS) -o $@.tmp $^ \
+		$$(pkg-config --libs xenlight) $(LDLIBS) && mv $@.tmp $@
 
 $(B)/lib $(B)/lib/sim $(B)/cmd $(B)/bin $(B)/unit $(B)/bench $(B)/xen $(B)/lib/xo $(B)/pic/lib $(B)/pic/lib/mod:
 	mkdir -p $@

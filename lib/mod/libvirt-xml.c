@@ -231,7 +231,7 @@ int lv_domain_xml(const struct lv *lv, const struct xo_vm *vm, const char *accel
 			xo_buf_puts(b, "<log file='");
 			if (lv_esc(b, console_log, "the console log path", e) < 0)
 				return -1;
-			xo_buf_puts(b, "' append='off'/>");
+			xo_buf_puts(b, "' append='on'/>");
 		}
 		xo_buf_puts(b, "<target port='0'/></serial><console type='pty'><target type='serial' port='0'/></console>");
 		/* a guest's panic reaches qemu, and so libvirt's on_crash */

@@ -146,6 +146,7 @@ assert s["domid"] is not None, s'
 }
 
 @test "cdrom: eject and insert change the disc, the drive stays" {
+	need cdrom
 	be_vm c1
 	printf '%s' "$CONF_CD_HEAD" >"$BATS_TEST_TMPDIR/cd.iso"
 	truncate -s 2M "$BATS_TEST_TMPDIR/cd.iso"
@@ -185,6 +186,7 @@ assert s["domid"] is not None, s'
 }
 
 @test "check-state without a watcher: a guest that rebooted gets a new instance" {
+	need guest_reboot
 	be_vm c1
 	xo-vm-start c1
 	xo-vm-unpause c1
@@ -200,6 +202,7 @@ assert s["domid"] is not None, s'
 }
 
 @test "the watcher: a guest that reboots itself gets a new instance" {
+	need guest_reboot
 	be_vm c1
 	xo-vm-start c1
 	xo-vm-unpause c1

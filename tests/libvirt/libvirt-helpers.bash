@@ -1,12 +1,9 @@
 # tests/libvirt/libvirt-helpers.bash: the libvirt backend against this machine's
-# qemu:///system (make check-libvirt), with a real guest (make-guest).
-#
-# setup_file (lv_setup_file) makes sure libvirt runs: a libvirtd (and its virtlogd)
-# already answering in this network namespace is used, else one is started here and
-# stopped by lv_teardown_file (CI starts no service, and tests/run-tests gives the run
-# its own network namespace: the bridges a test makes must be libvirtd's too). The
-# guest runs under qemu's TCG unless XO_LIBVIRT_ACCEL says otherwise: nested kvm is
-# not something every machine has.
+# qemu:///system, with a real guest (make-guest). tests/libvirt/check-libvirt (make
+# check-libvirt) makes the guest and runs libvirtd in the run's own network namespace
+# (CI starts no service; the bridges a test makes must be libvirtd's too). The guest
+# runs under qemu's TCG unless XO_LIBVIRT_ACCEL says otherwise: nested kvm is not
+# something every machine has.
 load ../helpers
 
 : "${XO_GUEST_DIR:=/var/tmp/xo-guest-libvirt}"
@@ -14,47 +11,16 @@ LV_URI=qemu:///system
 
 lv_setup_file() {
 	[ "$(id -u)" = 0 ] || { echo "the libvirt suite runs as root" >&2; return 1; }
-	command -v libvirtd >/dev/null || { echo "libvirtd is missing: make deps" >&2; return 1; }
-	"$XO_SRC/tests/libvirt/make-guest" "$XO_GUEST_DIR" >&2
-	# libvirt's qemu runs as libvirt-qemu: when /dev/kvm's group is not one of its own (a
-	# container whose kvm group has another number), libvirt sees kvm as present yet
-	# unusable and probes qemu again at every start (tens of seconds)
-	if [ -e /dev/kvm ] && ! runuser -u libvirt-qemu -- test -r /dev/kvm -a -w /dev/kvm 2>/dev/null; then
-		usermod -aG "$(stat -c %G /dev/kvm)" libvirt-qemu
-		lv_restart=1
-	fi
-	local pid
-	pid=$(cat /run/libvirtd.pid 2>/dev/null) || pid=
-	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-		if [ "$(readlink "/proc/$pid/ns/net")" != "$(readlink /proc/self/ns/net)" ] || [ -n "${lv_restart:-}" ]; then
-			# a libvirtd of another network namespace cannot see this run's bridges
-			echo "libvirtd (pid $pid) runs in another network namespace: stop it first" >&2
-			return 1
-		fi
-	else
-		# tests/run-tests mounted a sysfs of this network namespace, without the cgroup
-		# hierarchies: this run's libvirtd (and only it: the mount is this run's) puts
-		# its guests in no cgroup
-		if [ -z "$(ls /sys/fs/cgroup 2>/dev/null)" ]; then
-			cp /etc/libvirt/qemu.conf "$BATS_FILE_TMPDIR/qemu.conf"
-			echo 'cgroup_controllers = [ ]' >> "$BATS_FILE_TMPDIR/qemu.conf"
-			mount --bind "$BATS_FILE_TMPDIR/qemu.conf" /etc/libvirt/qemu.conf
-		fi
-		pgrep -x virtlogd >/dev/null || virtlogd -d
-		libvirtd -d
-		echo 1 > "$BATS_FILE_TMPDIR/started"
-		for _ in $(seq 100); do
-			virsh -c "$LV_URI" version >/dev/null 2>&1 && break
-			sleep 0.1
-		done
-	fi
-	virsh -c "$LV_URI" version >/dev/null || { echo "libvirt does not answer at $LV_URI" >&2; return 1; }
+	# tests/libvirt/check-libvirt (make check-libvirt) made the guest and started libvirtd
+	# in this run's network namespace
+	[ -s "$XO_GUEST_DIR/vmlinuz" ] && [ -s "$XO_GUEST_DIR/initrd" ] ||
+		{ echo "the test guest is missing: run make check-libvirt" >&2; return 1; }
+	virsh -c "$LV_URI" version >/dev/null 2>&1 ||
+		{ echo "libvirt does not answer at $LV_URI: run make check-libvirt" >&2; return 1; }
 }
 
 lv_teardown_file() {
-	if [ -e "$BATS_FILE_TMPDIR/started" ]; then
-		kill "$(cat /run/libvirtd.pid)" 2>/dev/null || true
-	fi
+	:
 }
 
 lv_setup() {
