@@ -11,8 +11,13 @@ be_setup() {
 	KVM_GUEST=$("$XO_SRC/tests/kvm/guest" path)
 	[ -s "$KVM_GUEST/vmlinuz" ] && [ -s "$KVM_GUEST/initrd.gz" ] ||
 		skip "the test guest is not built (make check-libvirt builds it)"
-	# libvirt's qemu runs as libvirt-qemu: the disks' directories must let it through
-	chmod 755 "$BATS_TEST_TMPDIR"
+	# libvirt's qemu runs as libvirt-qemu: the disks' directories (bats' own temporary
+	# ones) must let it through
+	local d=$BATS_TEST_TMPDIR
+	while [ "$d" != / ] && [ "$d" != . ]; do
+		chmod o+x "$d"
+		d=$(dirname "$d")
+	done
 }
 
 be_teardown() {

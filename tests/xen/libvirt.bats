@@ -13,6 +13,8 @@ DISK_TEXT=XO-PIPELINE-DISK
 
 setup_file() {
 	if ! virsh -c xen:///system version >/dev/null 2>&1; then
+		# the lab's /var/log and /run start empty
+		mkdir -p /var/log/libvirt/libxl /var/lib/libvirt/libxl /run/libvirt
 		pgrep -x virtlogd >/dev/null || virtlogd -d
 		libvirtd -d
 		echo 1 > "$BATS_FILE_TMPDIR/started"
