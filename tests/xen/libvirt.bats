@@ -23,6 +23,12 @@ setup_file() {
 			sleep 0.2
 		done
 	fi
+	if ! virsh -c xen:///system version >/dev/null 2>&1 &&
+		grep -q "cannot create capabilities for libxenlight" /var/log/libvirt/libvirtd.log 2>/dev/null; then
+		# libvirt 9.0's libxl driver cannot decode the lab's emulated cpu (qemu64 under
+		# TCG; EPYC and Opteron_G3 were tried too): it does not start at all
+		skip "libvirt's libxl driver does not start on this cpu: $(grep -m1 -o 'x86Decode.*' /var/log/libvirt/libvirtd.log)"
+	fi
 	virsh -c xen:///system version >/dev/null
 }
 
