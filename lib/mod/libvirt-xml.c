@@ -318,8 +318,6 @@ void lv_vif_ifname(const struct lv *lv, const char *uuid, int domid, int positio
 int lv_nic_xml(const struct lv *lv, const char *uuid, const struct xo_vif *v, bool carrier,
 	       struct xo_buf *b, xo_err *e)
 {
-	char ifname[32];
-
 	xo_buf_puts(b, "<interface type='bridge'><mac address='");
 	if (lv_esc(b, v->mac, "the vif's mac", e) < 0)
 		return -1;
@@ -328,6 +326,7 @@ int lv_nic_xml(const struct lv *lv, const char *uuid, const struct xo_vif *v, bo
 		return -1;
 	xo_buf_puts(b, "'/>");
 	if (!lv->xen) {
+		char ifname[32];
 		lv_vif_ifname(lv, uuid, -1, v->position, ifname, sizeof(ifname));
 		xo_buf_printf(b, "<target dev='%s'/>", ifname);
 	}
