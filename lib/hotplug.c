@@ -15,16 +15,30 @@
 #include "state.h"
 #include "util.h"
 
-bool xo_hotplug_by_xo(void)
+/* builtin unless said otherwise: the fast path is the default */
+static const char *mode(void)
 {
 	const char *s = getenv("XO_HOTPLUG");
-	return !s || strcmp(s, "udev") != 0;
+	return s && *s ? s : "builtin";
+}
+
+int xo_hotplug_check(xo_err *e)
+{
+	const char *m = mode();
+	if (strcmp(m, "builtin") != 0 && strcmp(m, "xo") != 0 && strcmp(m, "udev") != 0)
+		return xo_errf(e, XO_E_USAGE, "invalid XO_HOTPLUG '%s': expected builtin, xo or udev",
+			       m);
+	return 0;
+}
+
+bool xo_hotplug_by_xo(void)
+{
+	return strcmp(mode(), "udev") != 0;
 }
 
 bool xo_hotplug_builtin_on(void)
 {
-	const char *s = getenv("XO_HOTPLUG");
-	return s && strcmp(s, "builtin") == 0;
+	return strcmp(mode(), "builtin") == 0;
 }
 
 /* VM/<uuid>/hotplug.log, never through a symlink (root appends to it); one that grew

@@ -1,12 +1,14 @@
 /*
  * hotplug.h: running the hotplug scripts of device backends.
  *
- * XO_HOTPLUG=xo (the default) makes xo run the script itself right after
- * writing a backend, as xenopsd and libxl do (a dom0 without udev needs
- * it); xo also writes /libxl/disable_udev so that udev-invoked scripts step
+ * XO_HOTPLUG=builtin (the default) is xo doing what its own block and vif
+ * scripts do, in the worker, without the shell (hotplug-builtin.h); a
+ * device's own script, or a vif with locking rules, still runs its script.
+ * XO_HOTPLUG=xo makes xo run the script itself right after writing a
+ * backend, as xenopsd and libxl do (a dom0 without udev needs it). In both,
+ * xo also writes /libxl/disable_udev so that udev-invoked scripts step
  * aside. XO_HOTPLUG=udev leaves the scripts to the udev rules in
  * share/udev/ (xo removes /libxl/disable_udev) and only waits.
- * XO_HOTPLUG=builtin is xo without the shell (hotplug-builtin.h).
  *
  * A script is run with the environment xenopsd and libxl give it:
  * XENBUS_PATH=backend/<kind>/<fe>/<devid>, XENBUS_TYPE, XENBUS_BASE_PATH,
@@ -27,8 +29,11 @@
 
 #include "spawn.h"
 
+/* an XO_HOTPLUG other than builtin, xo or udev: class usage */
+int xo_hotplug_check(xo_err *e);
+/* xo runs the scripts, or does their work (builtin): not udev */
 bool xo_hotplug_by_xo(void);
-/* XO_HOTPLUG=builtin (see hotplug-builtin.h) */
+/* XO_HOTPLUG=builtin or unset (see hotplug-builtin.h) */
 bool xo_hotplug_builtin_on(void);
 #define XO_HOTPLUG_LOG_MAX (64 * 1024)
 /* VM/<uuid>/hotplug.log for appending, where scripts and the builtin log; -1 if not */

@@ -325,17 +325,13 @@ static int sim_pci_deassign(struct xf *x, const char *uuid, uint32_t domid, cons
 	return simple(x, e, "pci-deassign domid=%u bdf=%s", domid, bdf);
 }
 
-/* a simulated guest writes its console to $XO_STATE_DIR/sim/console/<domid>.log (sim/guest.c);
- * there is no console daemon and no pty to attach to */
-static int sim_console_log(struct xf *x, const char *vm_name, int domid, char **path,
-			   xo_err *e)
+/* a simulated guest writes its console to $XO_STATE_DIR/sim/console/<vm-uuid>.log
+ * (sim/guest.c), kept across its domains; there is no console daemon and no pty */
+static int sim_console_log(struct xf *x, const struct xo_vm *vm, char **path, xo_err *e)
 {
 	(void)x;
-	if (domid < 0)
-		return xo_errf(e, XO_E_POWER_STATE,
-			       "vm %s is halted: the simulator keeps a guest's console only with its domain",
-			       vm_name);
-	*path = xasprintf("%s/sim/console/%d.log", xo_state_dir(), domid);
+	(void)e;
+	*path = xasprintf("%s/sim/console/%s.log", xo_state_dir(), vm->uuid);
 	return 0;
 }
 

@@ -676,15 +676,13 @@ static int x_host_info(struct xf *x, struct xo_hostinfo *out, xo_err *e)
  * outlives the domain. XO_CONSOLE_LOG_DIR says where, for a --log-dir other
  * than xenconsoled's default.
  */
-static int x_console_log(struct xf *x, const char *vm_name, int domid, char **path,
-			 xo_err *e)
+static int x_console_log(struct xf *x, const struct xo_vm *vm, char **path, xo_err *e)
 {
 	const char *dir = getenv("XO_CONSOLE_LOG_DIR");
 
 	(void)x;
-	(void)domid;
 	(void)e;
-	*path = xasprintf("%s/guest-%s.log", dir && *dir ? dir : XO_XEN_CONSOLE_LOG_DIR, vm_name);
+	*path = xasprintf("%s/guest-%s.log", dir && *dir ? dir : XO_XEN_CONSOLE_LOG_DIR, vm->name);
 	return 0;
 }
 

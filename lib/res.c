@@ -453,7 +453,7 @@ pid_t xo_res_pid(const char *uuid, const char *id)
 	pid = proc_read(fd, &pgid, &start);
 	close(fd);
 	/* a pid of another process now (reused) is not ours */
-	if (pid <= 0 || xo_proc_start_time(pid) != start)
+	if (pid <= 0 || xo_proc_start_time((unsigned long)pid) != start)
 		return 0;
 	return pid;
 }
@@ -474,7 +474,7 @@ static int stop_proc(int fd, const char *id, int grace_ms, xo_err *e)
 	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
 		return 0;    /* nothing of it runs any more */
 	pid_t pid = proc_read(fd, &pgid, &start);
-	bool same = pid > 0 && xo_proc_start_time(pid) == start;
+	bool same = pid > 0 && xo_proc_start_time((unsigned long)pid) == start;
 	if (same && grace_ms > 0) {
 		kill(pid, SIGTERM);
 		for (int t = 0; t < grace_ms; t += 10) {

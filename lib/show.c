@@ -27,12 +27,17 @@ void xo_show_field(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-void xo_show_vm_line(FILE *f, const struct xo_vm *vm)
+void xo_show_vm_line(FILE *f, const struct xo_vm *vm, const char *power_state, int domid)
 {
 	char mem[32];
 
 	xo_fmt_size(vm->memory_static_max, mem, sizeof(mem));
-	fprintf(f, "%s %s %s %s %u\n", vm->uuid, vm->name, xo_vm_type_name(vm->type), mem, vm->vcpus);
+	fprintf(f, "%s %s %s %s %u %s ", vm->uuid, vm->name, xo_vm_type_name(vm->type), mem,
+		vm->vcpus, power_state);
+	if (domid >= 0)
+		fprintf(f, "%d\n", domid);
+	else
+		fputs("-\n", f);
 }
 
 static void kvs_long(FILE *f, const char *label, const struct xo_kvs *m)

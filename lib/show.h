@@ -16,7 +16,8 @@
 
 #include "config.h"
 
-void xo_show_vm_line(FILE *f, const struct xo_vm *vm);
+/* "UUID NAME TYPE MEMORY VCPUS STATE DOMID" (domid -1: "-") */
+void xo_show_vm_line(FILE *f, const struct xo_vm *vm, const char *power_state, int domid);
 void xo_show_vm_long(FILE *f, const struct xo_vm *vm, const struct xo_devices *d);
 void xo_show_vbd_line(FILE *f, const struct xo_vbd *v);
 void xo_show_vif_line(FILE *f, const struct xo_vif *v);

@@ -25,30 +25,6 @@ static int open_pidfd(pid_t pid)
 	return (int)syscall(SYS_pidfd_open, pid, 0);
 }
 
-unsigned long long xo_proc_start_time(pid_t pid)
-{
-	char path[64], buf[1024];
-	unsigned long long t = 0;
-	int fd;
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	/* after the command's closing parenthesis: field 3 on, starttime is field 22 */
-	char *p = strrchr(buf, ')');
-	for (int field = 2; p && field < 22; field++)
-		p = strchr(p + 1, ' ');
-	if (p)
-		t = strtoull(p + 1, NULL, 10);
-	return t;
-}
-
 /* in the child, between fork and exec: never returns on failure */
 static void child_setup(char *const argv[], char *const env[], int out, int outfd, unsigned flags,
 			int record_fd)
@@ -74,7 +50,7 @@ static void child_setup(char *const argv[], char *const env[], int out, int outf
 		char rec[96];
 		pid_t self = getpid();
 		int n = snprintf(rec, sizeof(rec), "%d %d %llu\n", (int)self, (int)getpgid(0),
-				 xo_proc_start_time(self));
+				 xo_proc_start_time((unsigned long)self));
 		if (pwrite(record_fd, rec, (size_t)n, 0) != n || ftruncate(record_fd, n) < 0 ||
 		    dup2(record_fd, 3) < 0)
 			_exit(127);

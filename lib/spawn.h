@@ -46,8 +46,7 @@ int xo_spawn(struct xo_child *c, char *const argv[], char *const env[], int out,
 /* flags: XO_SPAWN_*; record_fd: -1, or the record the child fills and keeps (above) */
 int xo_spawn_ex(struct xo_child *c, char *const argv[], char *const env[], int out,
 		unsigned flags, int record_fd, xo_err *e);
-/* a process's start time in clock ticks since boot (/proc/<pid>/stat), 0 if it is gone */
-unsigned long long xo_proc_start_time(pid_t pid);
+
 /* true once the child exited (status filled); never blocks */
 bool xo_child_poll(struct xo_child *c);
 /* block until the child exits */

@@ -571,8 +571,7 @@ char *xo_str_escape(const char *s)
 
 /* ---------------------------------------------------------------- writers */
 
-/* the start time of a process (field 22 of /proc/<pid>/stat); 0 if there is none */
-static unsigned long long proc_start(unsigned long pid)
+unsigned long long xo_proc_start_time(unsigned long pid)
 {
 	char path[64], buf[1024];
 	unsigned long long start = 0;
@@ -613,7 +612,7 @@ const char *xo_writer_id(void)
 
 	if (!id[0] || gen != xo_fork_gen()) {
 		unsigned long pid = (unsigned long)getpid();
-		snprintf(id, sizeof(id), "%lu.%llu", pid, proc_start(pid));
+		snprintf(id, sizeof(id), "%lu.%llu", pid, xo_proc_start_time(pid));
 		gen = xo_fork_gen();
 	}
 	return id;
@@ -625,7 +624,7 @@ bool xo_writer_alive(unsigned long pid, unsigned long long start)
 
 	if (pid == 0)
 		return false;
-	now = proc_start(pid);
+	now = xo_proc_start_time(pid);
 	if (now == 0) {
 		/* no /proc/<pid>: gone; /proc unreadable (not mounted): cannot tell */
 		return access("/proc/self/stat", R_OK) < 0;

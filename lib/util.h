@@ -108,6 +108,9 @@ bool xo_str_clean(const char *s);
  * child); xo_writer_alive() is false only when the process is provably gone:
  * no such pid, or a pid with another start time.
  */
+/* the start time of a process (field 22 of /proc/<pid>/stat, clock ticks since boot);
+ * 0 when there is no such process */
+unsigned long long xo_proc_start_time(unsigned long pid);
 const char *xo_writer_id(void);
 bool xo_writer_alive(unsigned long pid, unsigned long long start);
 /* parse "<pid>.<start>" at the start of s; the rest goes to *end; -1 if it is not one */

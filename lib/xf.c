@@ -12,12 +12,15 @@
 
 #include "devstate.h"
 #include "extra.h"
+#include "hotplug.h"
 #include "state.h"
 #include "updates.h"
 #include "xf.h"
 
 static int xf_open(struct xo_backend *b, const struct xf_hv_ops *hv, xo_err *e)
 {
+	if (xo_hotplug_check(e) < 0)
+		return -1;
 	struct xf *x = xcalloc(1, sizeof(*x));
 
 	x->hv = hv;
@@ -257,14 +260,11 @@ static int xf_console_log(struct xo_backend *b, const struct xo_vm *vm, char **p
 {
 	struct xf *x = XF(b);
 	struct stat st;
-	uint32_t d;
-	int r;
 
 	if (!x->hv->console_log)
 		return xo_errf(e, XO_E_UNIMPLEMENTED, "the %s backend keeps no console logs",
 			       b->ops->name);
-	r = xf_find_domain(x, vm->uuid, &d, NULL, e);
-	if (r < 0 || x->hv->console_log(x, vm->name, r > 0 ? (int)d : -1, path, e) < 0)
+	if (x->hv->console_log(x, vm, path, e) < 0)
 		return -1;
 	if (stat(*path, &st) < 0 && errno == ENOENT) {
 		xo_errf(e, XO_E_NOT_FOUND, "vm %s has no console log: '%s' does not exist (%s)",

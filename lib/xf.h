@@ -111,7 +111,7 @@ struct xf_hv_ops {
 	int (*pci_deassign)(struct xf *x, const char *uuid, uint32_t domid, const char *bdf,
 			    xo_err *e);
 	/* where the guest's console output is kept (*path malloc'd) */
-	int (*console_log)(struct xf *x, const char *vm_name, int domid, char **path, xo_err *e);
+	int (*console_log)(struct xf *x, const struct xo_vm *vm, char **path, xo_err *e);
 	/* a console daemon serves each guest a pty (/local/domain/<d>/console/tty) */
 	bool console_pty;
 };

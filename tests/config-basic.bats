@@ -11,7 +11,7 @@ teardown() { xo_teardown; }
 	assert_output --regexp '^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$'
 	uuid=$output
 	run xo-vm-list
-	assert_output "$uuid web1 pv 64M 2"
+	assert_output "$uuid web1 pv 64M 2 Halted -"
 	run xo-vm-show "$uuid"
 	assert_line "name web1"
 	assert_line "vcpus 2"

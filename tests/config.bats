@@ -43,9 +43,9 @@ add_json() {
 	run xo-vm-add -f - < <(vm_json c)
 	assert_success
 	run xo-vm-list
-	assert_line --regexp ' a pv 64M 1$'
-	assert_line --regexp ' b pv 64M 1$'
-	assert_line --regexp ' c pv 64M 1$'
+	assert_line --regexp ' a pv 64M 1 Halted -$'
+	assert_line --regexp ' b pv 64M 1 Halted -$'
+	assert_line --regexp ' c pv 64M 1 Halted -$'
 	[ "${#lines[@]}" -eq 3 ]
 }
 
@@ -270,7 +270,7 @@ xvde disk rw $DISK"
 	run xo vbd add web1 --path "$DISK"
 	assert_output xvda
 	run xo vm list
-	assert_output "$uuid web1 pv 64M 1"
+	assert_output "$uuid web1 pv 64M 1 Halted -"
 }
 
 @test "xo help vm add shows xo-vm-add --help" {
@@ -615,7 +615,7 @@ read_only() {
 	# the same commands work as root: the failures below come from the permissions
 	run xo-vm-list
 	assert_success
-	assert_output --regexp ' web1 pv 64M 1$'
+	assert_output --regexp ' web1 pv 64M 1 Halted -$'
 	fails_cleanly 111 "unable to open state directory '$XO_STATE_DIR': Permission denied" \
 		as_nobody xo-vm-list
 	fails_cleanly 111 "unable to add vm x: unable to open state directory '$XO_STATE_DIR': Permission denied" \
@@ -641,7 +641,7 @@ read_only() {
 	# a state directory owned by root, used by nobody: readable, not writable
 	run as_nobody xo-vm-list
 	assert_success
-	assert_output --regexp ' web1 pv 64M 1$'
+	assert_output --regexp ' web1 pv 64M 1 Halted -$'
 	fails_cleanly 111 "unable to add vm x: unable to create vm directory in '$XO_STATE_DIR': Permission denied" \
 		as_nobody xo-vm-add --name x --memory 64M --kernel "$KERNEL"
 	fails_cleanly 111 "Permission denied" as_nobody xo-vif-add web1
@@ -683,7 +683,7 @@ read_only() {
 same"
 	[ "$(readlink "$XO_STATE_DIR/name/same")" = "../VM/$winner" ]
 	run xo-vm-list
-	assert_output "$winner same pv 64M 1"
+	assert_output "$winner same pv 64M 1 Halted -"
 }
 
 @test "concurrent device adds to one VM get distinct names and positions" {

@@ -48,6 +48,7 @@ result() {   # result NAME
 
 @test "builtin: the same start and shutdown as the scripts, without running them" {
 	one_disk_vm web1
+	export XO_HOTPLUG=xo
 	run xo-vm-start web1
 	assert_success
 	scripts=$(result web1)

@@ -70,7 +70,7 @@ teardown() {
 	run env PATH=/usr/bin:/bin "$dest$p/bin/xo" vm add --name web1 --memory 64M --kernel "$KERNEL"
 	assert_success
 	run env PATH=/usr/bin:/bin "$dest$p/bin/xo" vm list
-	assert_output --regexp ' web1 pv 64M 1$'
+	assert_output --regexp ' web1 pv 64M 1 Halted -$'
 	# the man pages render
 	run man -l "$dest$p/share/man/man1/xo-vm-start.1"
 	assert_success

@@ -255,3 +255,26 @@ running_vm() {
 	[ "$(grep -c "vif offline backend/vif/$d/0: vif$d.0 detached" "$log")" -eq 2 ] ||
 		fail "the offline action did not run twice: $(cat "$log")"
 }
+
+@test "xo-vm-list shows each VM's power state and domain beside its configuration" {
+	ref_vm web1
+	add_vm web2 >/dev/null
+	run xo-vm-list
+	assert_success
+	assert_line --regexp "^$(uuid_of web1) web1 pv 64M 1 Halted -$"
+	xo-vm-start web1
+	run xo-vm-list
+	assert_line --regexp "^$(uuid_of web1) web1 pv 64M 1 Paused $(domid_of web1)$"
+	assert_line --regexp "^$(uuid_of web2) web2 pv 64M 1 Halted -$"
+	xo-vm-unpause web1
+	run xo-vm-list --json
+	assert_success
+	python3 -c '
+import json, sys
+d = {v["name"]: v for v in json.load(sys.stdin)}
+assert d["web1"]["power_state"] == "Running" and d["web1"]["domid"] == int(sys.argv[1]), d
+assert d["web2"]["power_state"] == "Halted" and d["web2"]["domid"] is None, d' "$(domid_of web1)" <<<"$output"
+	xo-vm-destroy web1
+	run xo-vm-list
+	assert_line --regexp "^$(uuid_of web1) web1 pv 64M 1 Halted -$"
+}

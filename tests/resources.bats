@@ -96,25 +96,25 @@ kill_loop() {
 }
 
 @test "kill -9 during a start, scripts: nothing is left, the next start succeeds" {
+	export XO_HOTPLUG=xo
 	vm2x2 web1
 	kill_loop web1 "$N" start
 }
 
-@test "kill -9 during a start, builtin hotplug: nothing is left, the next start succeeds" {
-	export XO_HOTPLUG=builtin
+@test "kill -9 during a start, builtin hotplug (the default): nothing is left, the next start succeeds" {
 	vm2x2 web1
 	kill_loop web1 "$N" start
 }
 
 @test "kill -9 during a shutdown, a reboot and hot plug/unplug, scripts: nothing is left" {
+	export XO_HOTPLUG=xo
 	vm2x2 web1
 	kill_loop web1 "$N" shutdown
 	kill_loop web1 "$N" reboot
 	kill_loop web1 "$N" hotplug
 }
 
-@test "kill -9 during a shutdown, a reboot and hot plug/unplug, builtin: nothing is left" {
-	export XO_HOTPLUG=builtin
+@test "kill -9 during a shutdown, a reboot and hot plug/unplug, builtin (the default): nothing is left" {
 	vm2x2 web1
 	kill_loop web1 "$N" shutdown
 	kill_loop web1 "$N" reboot
@@ -135,7 +135,7 @@ sleep 60
 exec "$XO_REAL_BLOCK" "$@"
 SCRIPT
 	chmod +x "$scripts/block"
-	export XO_SCRIPT_DIR="$scripts" XO_REAL_BLOCK="$XO_SRC/share/udev/block" XO_MARK="$BATS_TEST_TMPDIR/attached"
+	export XO_HOTPLUG=xo XO_SCRIPT_DIR="$scripts" XO_REAL_BLOCK="$XO_SRC/share/udev/block" XO_MARK="$BATS_TEST_TMPDIR/attached"
 	add_vm web1 >/dev/null
 	disk_image "$img"
 	xo-vbd-add web1 --path "$img" >/dev/null

@@ -22,13 +22,13 @@ reason_of() {
 	xenstore-write /local/domain/0/backend/vbd/$d/51712/physical-device 7:0
 	"$SB" vif "$d" 0
 	xenstore-write /local/domain/0/backend/vif/$d/0/hotplug-status connected
-	[ ! -e "$XO_STATE_DIR/sim/console/$d.log" ]
+	[ ! -e "$(console_of "$d")" ]
 	"$SB" unpause "$d"
 	wait_key /local/domain/$d/device/vbd/51712/state 4
 	wait_key /local/domain/$d/device/vif/0/state 4
 	run xenstore-read $ctl/feature-poweroff $ctl/feature-reboot $ctl/feature-suspend
 	assert_output $'1\n1\n1'
-	run cat "$XO_STATE_DIR/sim/console/$d.log"
+	run cat "$(console_of "$d")"
 	assert_line --index 0 --partial "Linux version"
 	assert_line --index 1 --partial "Command line: console=hvc0 root=/dev/xvda"
 	run xo-simd ctl "$d" show
@@ -48,7 +48,7 @@ reason_of() {
 	assert_output "shutdown=1 reason=0"
 	run xenstore-read /local/domain/$d/device/vbd/51712/state /local/domain/0/backend/vbd/$d/51712/state
 	assert_output $'6\n6'
-	run tail -1 "$XO_STATE_DIR/sim/console/$d.log"
+	run tail -1 "$(console_of "$d")"
 	assert_output --partial "reboot: Power down"
 }
 
@@ -81,7 +81,7 @@ reason_of() {
 	wait_key $ctl/shutdown ""
 	run reason_of "$d"
 	assert_output "shutdown=0 reason=0"
-	grep -q "Ignoring shutdown request: dance" "$XO_STATE_DIR/sim/console/$d.log"
+	grep -q "Ignoring shutdown request: dance" "$(console_of "$d")"
 }
 
 @test "ignore-shutdown: requests stay unanswered until it is switched off" {
@@ -152,20 +152,22 @@ reason_of() {
 	assert_line "hotplug-fail off"
 }
 
-@test "a guest's console goes with its domain; a new simulator starts with none" {
+@test "a VM's console is kept across its domains, and rotates past 256 KiB" {
+	local c
+	c=$(console_of "$d")
 	"$SB" unpause "$d"
-	[ -s "$XO_STATE_DIR/sim/console/$d.log" ]
-	x=$(new_domain)
-	"$SB" unpause "$x"
-	[ -s "$XO_STATE_DIR/sim/console/$x.log" ]
+	[ -s "$c" ]
 	"$SB" destroy "$d"
-	[ ! -e "$XO_STATE_DIR/sim/console/$d.log" ]
-	[ -s "$XO_STATE_DIR/sim/console/$x.log" ]
-	# the daemon dies with its domains' consoles left (SIGKILL: no cleanup)
-	kill -KILL "$(xo-simd status | cut -d' ' -f2)"
-	timeout 30 flock -s "$XO_STATE_DIR/sim/lock" true
-	[ -e "$XO_STATE_DIR/sim/console/$x.log" ]
-	xo-simd start
-	run ls -A "$XO_STATE_DIR/sim/console"
-	assert_output ""
+	# xenconsoled keeps guest-<name>.log: so does the simulator, per VM
+	[ -s "$c" ]
+	# a full one is rotated by the next line written: one old file kept
+	head -c 262144 /dev/zero | tr '\0' 'x' >"$c"
+	x=$(new_domain)
+	cx=$(console_of "$x")
+	cp "$c" "$cx"
+	"$SB" unpause "$x"
+	[ "$(stat -c %s "$cx.1")" -eq 262144 ]
+	run head -1 "$cx"
+	assert_output --partial "Linux version"
+	[ "$(stat -c %s "$cx")" -lt 262144 ]
 }

@@ -29,6 +29,11 @@ as_guest() {
 }
 
 # a built, introduced, paused pv domain with its xenstore directories
+# a domain's console file: one per VM (the domain's handle), kept across its domains
+console_of() {
+	echo "$XO_STATE_DIR/sim/console/$("$SB" info "$1" | grep -o 'uuid=[0-9a-f-]*' | cut -d= -f2).log"
+}
+
 new_domain() {
 	"$SB" vm "${1:-65536}" "$KERNEL"
 }

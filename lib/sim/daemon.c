@@ -17,9 +17,9 @@
  * start daemonizes: fork, setsid, fork; the daemon's stdin and stdout are
  * /dev/null, stderr is sim/simd.log, every other descriptor is closed (a
  * test's fd 3 included). simd.log rotates at 1 MiB: it becomes simd.log.1,
- * the one before is gone. The guests' consoles (console/<domid>.log) go
- * with their domains, and a new daemon starts with none. The daemon opens its sockets, then writes "ready"
- * on a pipe to the waiting start command, which exits 0 only then: when
+ * the one before is gone. The guests' consoles (console/<vm-uuid>.log,
+ * one per VM) rotate at SIM_CONSOLE_MAX the same way. The daemon opens its
+ * sockets, then writes "ready" on a pipe to the waiting start command, which exits 0 only then: when
  * start returns, the sockets accept connections.
  *
  * On SIGTERM, SIGINT, SIGHUP or a quit request (whatever the starter
@@ -191,9 +191,8 @@ static int daemon_init(xo_err *e)
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
-	/* the consoles of a previous daemon's domains: the domids start again */
+	/* the VMs' consoles (one each, kept across daemons, as xenconsoled's logs) */
 	console = sim_path("console");
-	xo_rmtree(AT_FDCWD, console);
 	if (mkdir(console, 0755) < 0 && errno != EEXIST) {
 		xo_err_sys(e, errno, "unable to create '%s'", console);
 		free(console);

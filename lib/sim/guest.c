@@ -2,8 +2,10 @@
  * guest.c: the simulated guests.
  *
  * A guest boots the first time its domain is unpaused: it prints a few
- * boot lines to $XO_STATE_DIR/sim/console/<domid>.log (removed when the
- * domain is destroyed, so consoles never pile up), advertises the
+ * boot lines to $XO_STATE_DIR/sim/console/<vm-uuid>.log (one per VM, as
+ * xenconsoled keeps guest-<name>.log: every boot of the VM appends to it;
+ * past SIM_CONSOLE_MAX bytes it becomes <vm-uuid>.log.1, replacing the one
+ * before, so a console never grows without bound), advertises the
  * shutdown features Linux writes (control/feature-poweroff, -reboot,
  * -suspend) and watches its control/shutdown key, as Linux's
  * drivers/xen/manage.c does. Every unpause (and every switch change) lets
@@ -26,6 +28,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "backend.h"
@@ -54,9 +57,21 @@ static void console(struct sim_guest *g, const char *fmt, ...)
 	int fd, n;
 	char *path;
 
-	snprintf(rel, sizeof(rel), "console/%u.log", g->d->domid);
+	char uuid[XO_UUID_LEN + 1];
+	struct stat st;
+	xo_uuid_format(g->d->uuid, uuid);
+	snprintf(rel, sizeof(rel), "console/%s.log", uuid);
 	path = sim_path(rel);
-	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size >= SIM_CONSOLE_MAX) {
+		/* the daemon is the only writer: rotate, and write to a new one */
+		char *old = xasprintf("%s.1", path);
+		close(fd);
+		if (rename(path, old) < 0)
+			sim_log("unable to rotate '%s': %s", path, strerror(errno));
+		free(old);
+		fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
+	}
 	free(path);
 	if (fd < 0)
 		return;
@@ -175,14 +190,7 @@ void sim_guest_switched(struct sim_dom *d)
 void sim_guest_destroyed(struct sim_dom *d)
 {
 	struct sim_guest *g = d->guest;
-	char rel[64], *path;
 
-	/* the console goes with its domain */
-	snprintf(rel, sizeof(rel), "console/%u.log", d->domid);
-	path = sim_path(rel);
-	if (unlink(path) < 0 && errno != ENOENT)
-		sim_log("unable to remove '%s': %s", path, strerror(errno));
-	free(path);
 	if (!g)
 		return;
 	sim_task_cancel(&g->task);

@@ -243,6 +243,9 @@ enum sim_dom_state { SIM_DOM_PAUSED, SIM_DOM_RUNNING, SIM_DOM_SHUTDOWN, SIM_DOM_
 
 struct sim_guest;
 
+/* a VM's console file past this many bytes is rotated (guest.c) */
+#define SIM_CONSOLE_MAX (256 * 1024)
+
 struct sim_dom {
 	uint32_t domid;
 	uint8_t uuid[16];

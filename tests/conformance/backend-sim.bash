@@ -2,8 +2,7 @@
 # (see helpers.bash). Its guests are xo-simd's: they print Linux's first lines
 # (XO-GUEST-UP and XO-GUEST-READY map to them) and have no block or network
 # drivers, so what a guest sees of its devices is not checked here. A marker is
-# counted over the logs of every domain of the state directory (the cases have
-# one vm each).
+# counted in the VM's console log, which the simulator keeps across its domains.
 be_setup() {
 	export XO_BACKEND=sim
 }
@@ -30,9 +29,10 @@ be_guest_wait() {
 	XO-GUEST-PANIC*) pat="Kernel panic" ;;
 	*) fail "the simulator's guests print no $marker" ;;
 	esac
-	# every boot's log (one file per domain): the tests have one vm each
+	# every boot of the VM appends to its log
+	local log="$XO_STATE_DIR/sim/console/$(uuid_of "$vm").log"
 	for i in $(seq 300); do
-		[ "$(cat "$XO_STATE_DIR"/sim/console/*.log 2>/dev/null | grep -c -- "$pat")" -ge "$count" ] && return 0
+		[ "$(grep -c -- "$pat" "$log" 2>/dev/null)" -ge "$count" ] && return 0
 		sleep 0.1
 	done
 	fail "vm $vm: no $marker ($pat) x$count on its console"
