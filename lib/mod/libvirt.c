@@ -15,6 +15,7 @@
 
 #include "devstate.h"
 #include "extra.h"
+#include "kvm.h"
 #include "libvirt.h"
 #include "memory.h"
 #include "ops.h"
@@ -350,12 +351,35 @@ static void set_backend_str(struct xo_extra *ex, const char *k, const char *v)
 		json_object_object_del(o, k);
 }
 
-static const char *accel_wanted(const struct lv *lv)
+/*
+ * The domain's type: "xen" with libvirt's libxl driver. With its qemu driver,
+ * XO_LIBVIRT_ACCEL (kvm or qemu) when set, else the kvm backend's verdict on this host's
+ * KVM (XO_KVM_ACCEL, or its probe, kept per boot): a /dev/kvm that opens but whose guests
+ * make no progress (nested KVM on some hosts) gives "qemu", TCG. *forced says the choice
+ * was the administrator's, so that a start never falls back from it.
+ */
+static int accel_wanted(const struct lv *lv, const char **out, bool *forced, xo_err *e)
 {
 	const char *a = getenv("XO_LIBVIRT_ACCEL");
-	if (lv->xen)
-		return "xen";
-	return a && (strcmp(a, "kvm") == 0 || strcmp(a, "qemu") == 0) ? a : "kvm";
+	char v[8];
+
+	*forced = true;
+	if (lv->xen) {
+		*out = "xen";
+		return 0;
+	}
+	if (a && *a) {
+		if (strcmp(a, "kvm") == 0 || strcmp(a, "qemu") == 0) {
+			*out = a;
+			return 0;
+		}
+		return xo_errf(e, XO_E_INVALID, "XO_LIBVIRT_ACCEL is '%s': expected kvm or qemu", a);
+	}
+	*forced = false;
+	if (kvm_accel(v, sizeof(v), e) < 0)
+		return -1;
+	*out = strcmp(v, "kvm") == 0 ? "kvm" : "qemu";
+	return 0;
 }
 
 /* define the domain and start it paused; 0, or -1 with nothing left defined */
@@ -398,8 +422,11 @@ static int lv_vm_create(struct xo_ctx *c, xo_err *e)
 	virDomainPtr d = NULL;
 	struct xo_extra ex;
 	int state, reason, r;
+	const char *accel = NULL;
+	bool forced = false;
 
-	if (lv_check(lv, vm, &c->d, e) < 0 || xo_vm_check_files(vm, e) < 0)
+	if (lv_check(lv, vm, &c->d, e) < 0 || xo_vm_check_files(vm, e) < 0 ||
+	    accel_wanted(lv, &accel, &forced, e) < 0)
 		return -1;
 	r = lookup(lv, vm->uuid, &d, e);
 	if (r < 0)
@@ -441,11 +468,10 @@ static int lv_vm_create(struct xo_ctx *c, xo_err *e)
 	set_backend_str(&ex, "uri", lv->uri);
 	if (xo_extra_save(vm->uuid, &ex, e) < 0)
 		goto fail;
-	const char *accel = accel_wanted(lv);
 	if (define_start(lv, vm, accel, &d, e) < 0) {
-		/* no usable /dev/kvm for libvirt's qemu (XO_LIBVIRT_ACCEL unset): qemu's TCG */
-		const char *env = getenv("XO_LIBVIRT_ACCEL");
-		if (lv->xen || (env && *env) || !strstr(e->msg, "KVM"))
+		/* KVM that works for xo but not for libvirt's qemu (its user cannot open
+		 * /dev/kvm): qemu's TCG, unless the administrator chose */
+		if (forced || !strstr(e->msg, "KVM"))
 			goto fail;
 		accel = "qemu";
 		if (define_start(lv, vm, accel, &d, e) < 0)

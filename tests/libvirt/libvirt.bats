@@ -158,6 +158,43 @@ print(d.getElementsByTagName("cmdline")[0].firstChild.data)' < <(virsh_ dumpxml 
 	assert_success
 }
 
+@test "libvirt: the domain's type is the kvm probe's verdict unless XO_LIBVIRT_ACCEL chooses" {
+	unset XO_LIBVIRT_ACCEL
+	export XO_KVM_RUN_DIR=$BATS_TEST_TMPDIR/run
+	mkdir -p "$XO_KVM_RUN_DIR"
+	id=$(cat /proc/sys/kernel/random/boot_id)
+	lv_vm web1
+	domtype() { virsh_ dumpxml xo-web1 | sed -n "1s/^<domain type='\([a-z]*\)'.*/\1/p"; }
+	# a KVM that makes no progress (the probe's tcg): qemu's TCG
+	echo "$id tcg a probe guest made no progress in 3000 ms under KVM" >"$XO_KVM_RUN_DIR/accel"
+	run xo-vm-start web1
+	assert_success
+	[ "$(domtype)" = qemu ]
+	[ "$(vm_field web1 accel)" = tcg ]
+	xo-vm-destroy web1
+	# the administrator's choice stands against the verdict
+	echo "$id kvm" >"$XO_KVM_RUN_DIR/accel"
+	XO_LIBVIRT_ACCEL=qemu run xo-vm-start web1
+	assert_success
+	[ "$(domtype)" = qemu ]
+	xo-vm-destroy web1
+	# a working KVM: kvm (started only, never unpaused: a KVM that makes no progress
+	# cannot hang this); without /dev/kvm libvirt refuses it and the start falls back
+	run xo-vm-start web1
+	assert_success
+	if [ -e /dev/kvm ]; then
+		[ "$(domtype)" = kvm ]
+		[ "$(vm_field web1 accel)" = kvm ]
+	else
+		[ "$(domtype)" = qemu ]
+	fi
+	xo-vm-destroy web1
+	XO_LIBVIRT_ACCEL=tcg run xo-vm-start web1
+	assert_failure
+	assert_output --partial "XO_LIBVIRT_ACCEL is 'tcg': expected kvm or qemu"
+	assert_lv_clean web1
+}
+
 @test "libvirt: what libvirt cannot honour is refused at start, and nothing is left" {
 	lv_vm web1
 	xo-vif-set-locking web1 0 locked --allow 10.0.0.1 >/dev/null 2>&1 ||
