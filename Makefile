@@ -65,7 +65,12 @@ BENCHES  = $(BENCH_SRC:tests/bench/%.c=$(B)/bench/%)
 XEN_TEST_SRC = $(sort $(wildcard tests/xen/*.c))
 XEN_TESTS = $(XEN_TEST_SRC:tests/xen/%.c=$(B)/xen/%)
 
-all: $(PROGS) $(UNITS) $(BENCHES) $(XEN_TESTS)
+# the loadable backends (backend.h): built when their -dev packages are present
+HAVE_LIBVIRT := $(shell pkg-config --exists libvirt 2>/dev/null && echo yes)
+HAVE_LIBXL   := $(shell pkg-config --exists xenlight 2>/dev/null && echo yes)
+MODULES  = $(if $(HAVE_LIBVIRT),$(B)/lib/xo/backend-libvirt.so) $(if $(HAVE_LIBXL),$(B)/lib/xo/backend-libxl.so)
+
+all: $(PROGS) $(UNITS) $(BENCHES) $(XEN_TESTS) $(MODULES)
 
 # only what make install installs (the Debian package builds this)
 programs: $(PROGS)
@@ -115,10 +120,42 @@ $(B)/bench/%: tests/bench/%.c $(B)/libxo.a | $(B)/bench
 $(B)/xen/%: tests/xen/%.c $(B)/libxo.a | $(B)/xen
 	@echo "  CC      $@"; $(CC) $(XO_CFLAGS) $(CFLAGS) -o $@ $< $(B)/libxo.a $(LDLIBS)
 
-$(B)/lib $(B)/lib/sim $(B)/cmd $(B)/bin $(B)/unit $(B)/bench $(B)/xen:
+# ---------------------------------------------------------------------------------------------
+# Modules: libvirt and libxenlight pull in dozens of libraries that no program should load at
+# exec, so their backends are shared objects dlopen'd when XO_BACKEND names them
+# (lib/backend.c). A module carries its own copy of libxo (build/libxo_pic.a: the same
+# sources built with -fPIC), linked privately: libxo's symbols are hidden and kept out of
+# the dynamic symbol table (--exclude-libs), so the module exports only xo_backend_module
+# and the programs link neither libvirt nor libxenlight. A module is replaced by rename: a
+# process loading it while it is rebuilt gets the old one or the new one, never half.
+PIC_OBJ  = $(LIB_SRC:%.c=$(B)/pic/%.o) $(B)/pic/registry.o
+PIC_FLAGS = -fPIC -fvisibility=hidden
+MOD_LDFLAGS = -shared -Wl,--exclude-libs,ALL -Wl,--as-needed -Wl,-z,defs
+
+$(B)/pic/%.o: %.c | $(B)/pic/lib $(B)/pic/lib/mod
+	@echo "  CC      $@"; $(CC) $(XO_CFLAGS) $(PIC_FLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+$(B)/pic/lib/hv-xen.o $(B)/pic/lib/hv-xen-dm.o $(B)/pic/lib/hv-xen-pci.o: XO_CFLAGS += -std=gnu11
+$(B)/pic/lib/backend.o $(B)/pic/lib/hotplug.o $(B)/pic/lib/hooks.o: $(B)/paths
+$(B)/pic/registry.o: $(B)/registry.c lib/registry.h | $(B)/pic/lib
+	@echo "  CC      $@"; $(CC) $(XO_CFLAGS) $(PIC_FLAGS) $(CFLAGS) -c -o $@ $<
+$(B)/libxo_pic.a: $(PIC_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+LIBVIRT_OBJ = $(patsubst %.c,$(B)/pic/%.o,$(sort $(wildcard lib/mod/libvirt*.c)))
+LIBXL_OBJ   = $(patsubst %.c,$(B)/pic/%.o,$(sort $(wildcard lib/mod/libxl*.c)))
+$(LIBXL_OBJ): XO_CFLAGS += -std=gnu11
+
+$(B)/lib/xo/backend-libvirt.so: $(LIBVIRT_OBJ) $(B)/libxo_pic.a | $(B)/lib/xo
+	@echo "  LD      $@"; $(CC) $(CFLAGS) $(LDFLAGS) $(MOD_LDFLAGS) -o $@.tmp $^ \
+		$$(pkg-config --libs libvirt) $(LDLIBS) && mv $@.tmp $@
+$(B)/lib/xo/backend-libxl.so: $(LIBXL_OBJ) $(B)/libxo_pic.a | $(B)/lib/xo
+	@echo "  LD      $@"; $(CC) $(CFLAGS) $(LDFLAGS) $(MOD_LDFLAGS) -o $@.tmp $^ \
+		$$(pkg-config --libs xenlight) $(LDLIBS) && mv $@.tmp $@
+
+$(B)/lib $(B)/lib/sim $(B)/cmd $(B)/bin $(B)/unit $(B)/bench $(B)/xen $(B)/lib/xo $(B)/pic/lib $(B)/pic/lib/mod:
 	mkdir -p $@
 
--include $(wildcard $(B)/lib/*.d $(B)/lib/sim/*.d $(B)/cmd/*.d)
+-include $(wildcard $(B)/lib/*.d $(B)/lib/sim/*.d $(B)/cmd/*.d $(B)/pic/lib/*.d $(B)/pic/lib/mod/*.d)
 
 # ---------------------------------------------------------------------------------------------
 # fuzzing: tests/fuzz/<harness>.c against the library built again with clang, libFuzzer,
@@ -174,6 +211,12 @@ check-kvm: all
 bench-kvm: all
 	@tests/kvm/bench-kvm
 
+# the libvirt backend against this machine's qemu:///system (starts libvirtd if needed): the
+# conformance cases with its adapter, and its own tests; the test guests are made first (the
+# suite's network namespace cannot reach the mirror)
+check-libvirt: all
+	@tests/libvirt/check-libvirt
+
 bench: all
 	@tests/bench/run
 
@@ -201,18 +244,21 @@ lint:
 # ---------------------------------------------------------------------------------------------
 # Everything the build, the programs and the tests use beyond Debian's essential packages
 # (tests/fresh/check-fresh proves the list on a minimal Debian 12 root):
-#   build        build-essential pkg-config libjson-c-dev libxen-dev
+#   build        build-essential pkg-config libjson-c-dev libxen-dev libvirt-dev (the libvirt
+#                backend; libxen-dev has libxenlight for the libxl one)
 #   programs     xenstore-utils (hotplug scripts), iproute2 (ip, bridge), mount (losetup),
 #                nftables (nft: VIF locking), qemu-system-x86 qemu-utils seabios ovmf (the
-#                kvm backend)
+#                kvm backend), libvirt-daemon-system libvirt-clients (the libvirt backend's
+#                tests: libvirtd and virsh)
 #   tests        bats bats-assert bats-support, python3 (JSON checks), procps (pgrep),
 #                xen-utils-common (Debian's hotplug scripts), strace (make bench),
 #                busybox-static cpio binutils syslinux mtools dosfstools systemd-boot-efi
 #                (the kvm test guest and its disk that SeaBIOS and OVMF boot)
 #   docs, lint   mandoc groff-base man-db (man -l), manpages manpages-dev (the pages .Xr
 #                names: flock(2), inotify(7)...), cppcheck shellcheck zsh
-DEB_PACKAGES = build-essential pkg-config libjson-c-dev libxen-dev \
+DEB_PACKAGES = build-essential pkg-config libjson-c-dev libxen-dev libvirt-dev \
 	xenstore-utils iproute2 mount nftables qemu-system-x86 qemu-utils seabios ovmf \
+	libvirt-daemon-system libvirt-clients \
 	bats bats-assert bats-support python3 procps xen-utils-common strace \
 	busybox-static cpio binutils syslinux mtools dosfstools systemd-boot-efi \
 	mandoc groff-base man-db manpages manpages-dev cppcheck shellcheck zsh
@@ -269,12 +315,13 @@ check-deb: deb
 # udev rules go to $(PREFIX)/lib/udev/rules.d: where udev reads them for PREFIX=/usr (a package);
 # with PREFIX=/usr/local pass UDEVRULESDIR=/etc/udev/rules.d to use them (only needed with
 # XO_HOTPLUG=udev: by default xo runs the hotplug scripts itself)
-install: $(PROGS)
+install: $(PROGS) $(MODULES)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
 		$(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) \
 		$(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(UDEVRULESDIR) $(DESTDIR)$(DATADIR)/hooks \
 		$(DESTDIR)$(SYSTEMDUNITDIR)
 	install -m 755 $(PROGS) $(DESTDIR)$(BINDIR)
+	$(if $(MODULES),install -d $(DESTDIR)$(MODULEDIR) && install -m 644 $(MODULES) $(DESTDIR)$(MODULEDIR))
 	install -m 755 share/udev/block share/udev/vif $(DESTDIR)$(LIBEXECDIR)
 	install -m 644 share/udev/xo-hotplug-common.sh $(DESTDIR)$(LIBEXECDIR)
 	sed 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' share/udev/xo-backend.rules.in > $(DESTDIR)$(UDEVRULESDIR)/xo-backend.rules.tmp
@@ -295,7 +342,7 @@ uninstall:
 	for p in $(PROGS:$(B)/bin/%=%); do rm -f $(DESTDIR)$(BINDIR)/$$p $(DESTDIR)$(BASHCOMPDIR)/$$p \
 		$(DESTDIR)$(MANDIR)/man1/$$p.1; done
 	rm -f $(DESTDIR)$(MANDIR)/man5/xo-config.5 $(DESTDIR)$(MANDIR)/man7/xo.7
-	rm -rf $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(DATADIR)
+	rm -rf $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(DATADIR) $(DESTDIR)$(MODULEDIR)
 	rm -f $(DESTDIR)$(ZSHCOMPDIR)/_xo $(DESTDIR)$(UDEVRULESDIR)/xo-backend.rules \
 		$(DESTDIR)$(SYSTEMDUNITDIR)/xo-watchd.service
 
@@ -304,7 +351,7 @@ clean:
 
 FORCE:
 
-.PHONY: FORCE all programs check check-xen check-fresh check-deb check-kvm bench bench-xen \
-	bench-kvm demo lint deps deps-if-missing deb-deps deb install uninstall clean stress soak-xen fuzz \
-	fuzz-build fuzz-deps
+.PHONY: FORCE all programs check check-xen check-fresh check-deb check-kvm check-libvirt bench \
+	bench-xen bench-kvm demo lint deps deps-if-missing deb-deps deb install uninstall clean stress \
+	soak-xen fuzz fuzz-build fuzz-deps
 .SECONDARY:

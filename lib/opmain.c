@@ -66,6 +66,13 @@ int xo_op_print_plan(const char *ref, const char *op, const char *arg, bool json
 			json_object_array_add(a, o);
 		} else {
 			puts(cmd);
+			/* a step the backend cannot split off: the plan says where it went */
+			if (p.a[i].kind == XO_A_VM_CREATE && !xo_be_has_build(&pb))
+				printf("# VM_build: the %s backend builds the domain in VM_create\n", pb.ops->name);
+			if (p.a[i].kind == XO_A_VM_CREATE && !pb.ops->dm_start &&
+			    (vm.type == XO_VM_HVM || vm.framebuffer))
+				printf("# VM_create_device_model: the %s backend starts the device model in VM_create\n",
+				       pb.ops->name);
 		}
 	}
 	if (json)

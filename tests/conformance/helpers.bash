@@ -22,7 +22,9 @@
 #                          XO-GUEST-SCAN-TAG-BEGIN and -END)
 #   be_can FEATURE         0 if the backend can, else print why not and
 #                          return 1 (the case is skipped with that reason):
-#                          guest_devices (the guest reports what it sees)
+#                          guest_devices (the guest reports what it sees); cdrom (cdrom VBDs
+#                          and their media); guest_reboot (a guest's own reboot
+#                          is seen as one and gets a new instance)
 #   be_assert_clean VM     nothing of the VM's instance is left on the host
 #
 # The guest's markers (tests/kvm/guest has them all): XO-GUEST-UP,

@@ -144,6 +144,7 @@ assert s["domid"] is not None, s'
 }
 
 @test "cdrom: eject and insert change the disc, the drive stays" {
+	need cdrom
 	be_vm c1
 	printf '%s' "$CONF_CD_HEAD" >"$BATS_TEST_TMPDIR/cd.iso"
 	truncate -s 2M "$BATS_TEST_TMPDIR/cd.iso"
@@ -183,6 +184,7 @@ assert s["domid"] is not None, s'
 }
 
 @test "check-state without a watcher: a guest that rebooted gets a new instance" {
+	need guest_reboot
 	be_vm c1
 	xo-vm-start c1
 	xo-vm-unpause c1
@@ -198,6 +200,7 @@ assert s["domid"] is not None, s'
 }
 
 @test "the watcher: a guest that reboots itself gets a new instance" {
+	need guest_reboot
 	be_vm c1
 	xo-vm-start c1
 	xo-vm-unpause c1

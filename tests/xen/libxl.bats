@@ -1,0 +1,125 @@
+#!/usr/bin/env bats
+# XO_BACKEND=libxl on real Xen (the lab): a PV and a PVH guest with a disk and a NIC,
+# started by xo through libxenlight, reach their ready markers; `xl list` shows them
+# (libxl knows the domains: they are xl's too); a clean shutdown, a reboot, and a
+# start killed half-way repaired by check-state.
+# bats file_tags=needs:xen
+
+load helpers
+
+BRIDGE=xobr0
+DISK_TEXT=XO-PIPELINE-DISK     # 16 characters: the guest compares its xvda with xo.expect
+
+setup() {
+	xen_setup
+	export XO_BACKEND=libxl XO_REBOOT_DELAY=0
+}
+teardown() {
+	# libxl's hotplug scripts log there: a failed test keeps it
+	if [ -z "${BATS_TEST_COMPLETED:-}" ] && [ -d /out ]; then
+		mkdir -p "/out/failed/$BATS_SUITE_TEST_NUMBER"
+		cp /var/log/xen/xen-hotplug.log /var/log/xen/xl-*.log "/out/failed/$BATS_SUITE_TEST_NUMBER/" 2>/dev/null || true
+	fi
+	xen_teardown
+}
+
+# add_guest NAME TYPE: a VM with a 16 MiB disk and a NIC
+add_guest() {
+	local name=$1 type=$2 img="$BATS_TEST_TMPDIR/$1.img"
+	ensure_bridge "$BRIDGE"
+	disk_image "$img" "$DISK_TEXT"
+	run xo-vm-add --name "$name" --type "$type" --memory 128M --vcpus 1 \
+		--kernel "$GUEST_KERNEL" --ramdisk "$GUEST_INITRD" \
+		--cmdline "console=hvc0 loglevel=4 xo.expect=$DISK_TEXT"
+	assert_success
+	run xo-vbd-add "$name" --path "$img"
+	assert_success
+	run xo-vif-add "$name" --bridge "$BRIDGE" --mac 00:16:3e:5a:00:02
+	assert_success
+}
+
+# start_and_check NAME: start (libxl), xl's view, unpause, the guest's own view
+start_and_check() {
+	local name=$1
+	run xo-vm-start "$name"
+	assert_success
+	assert_equal "$(vm_field "$name" power)" Paused
+	DOMID=$(vm_field "$name" domid)
+	# xl knows the domain, paused, and its devices (libxl's own records)
+	run xl list "$name"
+	assert_success
+	assert_line --regexp "^$name +$DOMID +[0-9]+ +1 +--p--- "
+	run xl block-list "$name"
+	assert_line --regexp "^51712 +0 +$DOMID +"
+	run xl network-list "$name"
+	assert_line --regexp "^0 +0 +00:16:3e:5a:00:02 "
+	run ip -o link show "vif$DOMID.0"
+	assert_output --partial "master $BRIDGE"
+	CONSOLE_FROM=$(console_size "$name")
+	run xo-vm-unpause "$name"
+	assert_success
+	wait_console "$name" XO-GUEST-READY 180 "$CONSOLE_FROM"
+	run console_text "$name" "$CONSOLE_FROM"
+	assert_line --regexp "^XO-GUEST-XVDA-OK size=32768 first16=[0-9a-f]{32} match=yes$"
+	assert_line "XO-GUEST-ETH0-OK mac=00:16:3e:5a:00:02"
+}
+
+assert_gone() {
+	assert_equal "$(vm_field "$1" power)" Halted
+	assert_only_dom0
+	run losetup -j "$BATS_TEST_TMPDIR/$1.img"
+	assert_output ""
+}
+
+lifecycle() {
+	local name="$GUEST-$1"
+	add_guest "$name" "$1"
+	run xo-vm-start --plan "$name"
+	assert_line "# VM_build: the libxl backend builds the domain in VM_create"
+	refute_output --partial xo-domain-build
+	start_and_check "$name"
+	run xo-vm-shutdown --timeout 120 "$name"
+	assert_success
+	run console_text "$name" "$CONSOLE_FROM"
+	assert_line XO-GUEST-POWEROFF
+	assert_gone "$name"
+}
+
+@test "libxl: a PV guest with a disk and a NIC boots, xl knows it, a clean shutdown ends it" {
+	lifecycle pv
+}
+
+@test "libxl: a PVH guest with a disk and a NIC boots, xl knows it, a clean shutdown ends it" {
+	lifecycle pvh
+}
+
+@test "libxl: xo-vm-reboot makes a new domain that boots again" {
+	local name="$GUEST-r"
+	add_guest "$name" pv
+	start_and_check "$name"
+	local before=$DOMID
+	run xo-vm-reboot --timeout 120 "$name"
+	assert_success
+	assert_equal "$(vm_field "$name" power)" Running
+	[ "$(vm_field "$name" domid)" != "$before" ]
+	wait_console "$name" XO-GUEST-READY 180 "$CONSOLE_FROM"
+	run xo-vm-destroy "$name"
+	assert_success
+	assert_gone "$name"
+}
+
+@test "libxl: a start killed half-way is repaired by check-state" {
+	local name="$GUEST-k" step
+	add_guest "$name" pv
+	for step in VM_create:crash-after "VBD_plug xvda:crash-after" "VIF_plug 0:crash-after"; do
+		XO_FAULT=$step run xo-vm-start "$name"
+		assert_failure
+		run xo-vm-check-state "$name"
+		assert_success
+		assert_gone "$name"
+	done
+	start_and_check "$name"
+	run xo-vm-destroy "$name"
+	assert_success
+	assert_gone "$name"
+}
