@@ -169,20 +169,24 @@ static char *live_xml(virDomainPtr d, xo_err *e)
 
 /* ---------------------------------------------------------------- live state */
 
-static void record_facts(const char *uuid, struct xo_vm_live *s)
+/* the facts xo recorded at start; returns the domain id recorded then, -1 when none */
+static int record_facts(const char *uuid, struct xo_vm_live *s)
 {
 	struct xo_extra ex;
 	xo_err ignore;
 	struct json_object *v;
+	int domid;
 
 	if (xo_extra_load(uuid, &ex, &ignore) < 0)
-		return;
+		return -1;
 	s->start_time = ex.create_time;
+	domid = ex.domid > 0 ? ex.domid : -1;
 	if (ex.backend && json_object_object_get_ex(ex.backend, "action_request", &v))
 		xo_strlcpy(s->action_request, json_object_get_string(v), sizeof(s->action_request));
 	if (ex.backend && json_object_object_get_ex(ex.backend, "accel", &v))
 		xo_strlcpy(s->accel, json_object_get_string(v), sizeof(s->accel));
 	xo_extra_free(&ex);
+	return domid;
 }
 
 static int lv_vm_live(struct xo_backend *b, const struct xo_vm *vm, struct xo_vm_live *s, xo_err *e)
@@ -210,7 +214,9 @@ static int lv_vm_live(struct xo_backend *b, const struct xo_vm *vm, struct xo_vm
 			s->exists = true;
 			s->shutdown = true;
 			s->reason = reason == VIR_DOMAIN_SHUTOFF_CRASHED ? XO_SHUTDOWN_CRASH : XO_SHUTDOWN_POWEROFF;
-			record_facts(vm->uuid, s);
+			/* libvirt numbers a shut-off domain -1; the id it ran with is kept, as a
+			 * shut-down Xen domain keeps its own until it is destroyed */
+			s->domid = record_facts(vm->uuid, s);
 		}
 		virDomainFree(d);
 		return 0;
@@ -245,7 +251,7 @@ static int lv_vm_live(struct xo_backend *b, const struct xo_vm *vm, struct xo_vm
 	if ((p = lv_xml_find(xml, "graphics", "type='vnc'", &len)) &&
 	    lv_xml_attr(p, len, "port", port, sizeof(port)))
 		s->vnc_port = atoi(port);
-	record_facts(vm->uuid, s);
+	(void)record_facts(vm->uuid, s);
 	free(xml);
 	virDomainFree(d);
 	return 0;
