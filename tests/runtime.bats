@@ -38,7 +38,7 @@ running_vm() {
 	assert_equal "$(field web1 memory)" 384M
 	assert_equal "$(field web1 memory-actual)" 384M
 	run xenstore-read /local/domain/$d/memory/target /local/domain/$d/memory/dynamic-min \
-		/local/domain/$d/memory/dynamic-max "/vm/$(xo-vm-show --json web1 | jq -r .uuid)/memory"
+		/local/domain/$d/memory/dynamic-max "/vm/$(xo-vm-show --json web1 | json_get uuid)/memory"
 	assert_output $'393216\n262144\n524288\n384'
 	run xo-simd ctl "$d" show
 	# maxmem is the target and 1 MiB (Xen's own domain adds another: hv-xen.c)
@@ -52,8 +52,8 @@ running_vm() {
 	free_after=$("$SB" host | tr ' ' '\n' | sed -n 's/^free_kib=//p')
 	assert_equal "$((free_after - free_before))" 131072
 	run xo-vm-show --json web1
-	assert_equal "$(jq -c .memory <<<"$output")" \
-		'{"static_max":536870912,"dynamic_min":268435456,"dynamic_max":536870912,"target":268435456}'
+	assert_equal "$(json_get memory <<<"$output")" \
+		'{"static_max": 536870912, "dynamic_min": 268435456, "dynamic_max": 536870912, "target": 268435456}'
 }
 
 @test "a reboot and the next start keep the memory target and the vcpus set at run time" {
@@ -93,7 +93,7 @@ running_vm() {
 	# a paused guest cannot balloon yet: its 256 MiB stay reserved
 	xo-vm-set-memory web1 384M
 	assert_equal "$(field web1 memory-actual)" 128M
-	assert_equal "$(cat "$XO_STATE_DIR/host/reservations/$(xo-vm-show --json web1 | jq -r .uuid)")" \
+	assert_equal "$(cat "$XO_STATE_DIR/host/reservations/$(xo-vm-show --json web1 | json_get uuid)")" \
 		"262144 balloon 393216"
 	add_vm db1 --memory 700M >/dev/null
 	run xo-vm-start db1
@@ -105,7 +105,7 @@ running_vm() {
 	assert_equal "$(field web1 memory-actual)" 384M
 	add_vm db2 --memory 400M >/dev/null
 	xo-vm-start db2
-	[ ! -e "$XO_STATE_DIR/host/reservations/$(xo-vm-show --json web1 | jq -r .uuid)" ]
+	[ ! -e "$XO_STATE_DIR/host/reservations/$(xo-vm-show --json web1 | json_get uuid)" ]
 	run xo-vm-start db1
 	assert_failure 1
 	assert_output --partial "need 717824 KiB"
@@ -191,7 +191,7 @@ running_vm() {
 	run xo-vm-set-vcpus web1 0
 	assert_failure 100
 	assert_equal "$(state_snapshot)" "$before"
-	assert_equal "$(xo-vm-show --json web1 | jq .vcpus)" 1
+	assert_equal "$(xo-vm-show --json web1 | json_get vcpus)" 1
 }
 
 @test "a running hvm guest's vcpus are refused (ACPI hotplug), its halted configuration is not" {
@@ -204,13 +204,13 @@ running_vm() {
 	assert_equal "$(state_snapshot)" "$before"
 	xo-vm-shutdown --force h1
 	xo-vm-set-vcpus h1 2
-	assert_equal "$(xo-vm-show --json h1 | jq .vcpus)" 2
+	assert_equal "$(xo-vm-show --json h1 | json_get vcpus)" 2
 }
 
 @test "affinity: applied at create, changed at run time, lifted with all, stored" {
 	running_vm web1 --vcpus 2 --cpus 1-2,3
 	d=$(domid web1)
-	assert_equal "$(xo-vm-show --json web1 | jq -r .affinity)" 1-3
+	assert_equal "$(xo-vm-show --json web1 | json_get affinity)" 1-3
 	assert_equal "$(field web1 affinity)" 1-3
 	run xo-simd ctl "$d" show
 	assert_success
@@ -218,10 +218,10 @@ running_vm() {
 	assert_success
 	xo-vm-set-affinity web1 0
 	assert_equal "$(field web1 affinity)" 0
-	assert_equal "$(xo-vm-show --json web1 | jq -r .affinity)" 0
+	assert_equal "$(xo-vm-show --json web1 | json_get affinity)" 0
 	xo-vm-set-affinity web1 all
 	assert_equal "$(field web1 affinity)" ""
-	assert_equal "$(xo-vm-show --json web1 | jq -r .affinity)" null
+	assert_equal "$(xo-vm-show --json web1 | json_get affinity)" ""
 	# the simulated host has 4 cpus: 7 is none of them
 	before=$(state_snapshot)
 	run xo-vm-set-affinity web1 7
@@ -270,6 +270,6 @@ running_vm() {
 	d=$(domid web1)
 	xo-simd ctl "$d" halt
 	xo-vm-set-memory web1 --min 128M 192M
-	assert_equal "$(xo-vm-show --json web1 | jq .memory.target)" 201326592
+	assert_equal "$(xo-vm-show --json web1 | json_get memory.target)" 201326592
 	assert_equal "$(xenstore-read /local/domain/$d/memory/target)" 262144
 }
