@@ -151,6 +151,33 @@ void xo_extra_backend_set_int(struct xo_extra *x, const char *key, int64_t v)
 	json_object_object_add(xo_extra_backend(x), key, json_object_new_int64(v));
 }
 
+void xo_extra_backend_set_str(struct xo_extra *x, const char *key, const char *v)
+{
+	if (v)
+		json_object_object_add(xo_extra_backend(x), key, json_object_new_string(v));
+	else if (x->backend)
+		json_object_object_del(x->backend, key);
+}
+
+void xo_extra_domain_gone(const char *uuid, bool keep_build, const char *drop_key)
+{
+	struct xo_extra ex;
+	xo_err ignore;
+
+	if (!keep_build) {
+		xo_extra_remove(uuid);
+		return;
+	}
+	if (xo_extra_load(uuid, &ex, &ignore) < 0)
+		return;
+	ex.domid = 0;
+	ex.rebooting = true;
+	if (drop_key)
+		xo_extra_backend_set_str(&ex, drop_key, NULL);
+	(void)xo_extra_save(uuid, &ex, &ignore);
+	xo_extra_free(&ex);
+}
+
 uint64_t xo_vm_reserve_kib(const struct xo_vm *vm)
 {
 	return xo_vm_memory_target(vm) / 1024 + XO_MEMORY_OVERHEAD_KIB;

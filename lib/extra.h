@@ -41,6 +41,11 @@ void xo_extra_remove(const char *uuid);
 struct json_object *xo_extra_backend(struct xo_extra *x);
 int64_t xo_extra_backend_int(const struct xo_extra *x, const char *key);
 void xo_extra_backend_set_int(struct xo_extra *x, const char *key, int64_t v);
+/* a string of the backend object; NULL removes the key */
+void xo_extra_backend_set_str(struct xo_extra *x, const char *key, const char *v);
+/* the domain is gone: with keep_build (a reboot) the record stays for the next domain (domid
+ * 0, rebooting; drop_key, if any, removed from the backend object), else it is removed */
+void xo_extra_domain_gone(const char *uuid, bool keep_build, const char *drop_key);
 
 /* overhead added to the domain's memory for page tables, grant tables and the like */
 #define XO_MEMORY_OVERHEAD_KIB 1024

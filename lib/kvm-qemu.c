@@ -1033,20 +1033,7 @@ int kvm_vm_destroy(struct xo_ctx *c, bool keep_build, xo_err *e)
 		return -1;
 	remove_files(uuid);
 	xo_memory_release(uuid);
-	if (keep_build) {
-		struct xo_extra ex;
-		xo_err ignore;
-		if (xo_extra_load(uuid, &ex, &ignore) == 0) {
-			ex.domid = 0;
-			ex.rebooting = true;
-			if (ex.backend)
-				json_object_object_del(ex.backend, "console");
-			xo_extra_save(uuid, &ex, &ignore);
-			xo_extra_free(&ex);
-		}
-	} else {
-		xo_extra_remove(uuid);
-	}
+	xo_extra_domain_gone(uuid, keep_build, "console");
 	xo_updates_emit("vm", uuid);
 	return 0;
 }

@@ -348,15 +348,6 @@ static int lv_pci_live(struct xo_backend *b, const struct xo_vm *vm, const struc
 
 /* ---------------------------------------------------------------- create */
 
-static void set_backend_str(struct xo_extra *ex, const char *k, const char *v)
-{
-	struct json_object *o = xo_extra_backend(ex);
-	if (v)
-		json_object_object_add(o, k, json_object_new_string(v));
-	else
-		json_object_object_del(o, k);
-}
-
 /*
  * The domain's type: "xen" with libvirt's libxl driver. With its qemu driver,
  * XO_LIBVIRT_ACCEL (kvm or qemu) when set, else the kvm backend's verdict on this host's
@@ -470,8 +461,8 @@ static int lv_vm_create(struct xo_ctx *c, xo_err *e)
 	ex.vcpus = vm->vcpus;
 	ex.max_vcpus = vm->vcpu_max;
 	/* the crash-safety marker exists before the domain does */
-	set_backend_str(&ex, "action_request", "poweroff");
-	set_backend_str(&ex, "uri", lv->uri);
+	xo_extra_backend_set_str(&ex, "action_request", "poweroff");
+	xo_extra_backend_set_str(&ex, "uri", lv->uri);
 	if (xo_extra_save(vm->uuid, &ex, e) < 0)
 		goto fail;
 	if (define_start(lv, vm, accel, &d, e) < 0) {
@@ -484,7 +475,7 @@ static int lv_vm_create(struct xo_ctx *c, xo_err *e)
 			goto fail;
 	}
 	ex.domid = (int)virDomainGetID(d);
-	set_backend_str(&ex, "accel", strcmp(accel, "qemu") == 0 ? "tcg" : accel);
+	xo_extra_backend_set_str(&ex, "accel", strcmp(accel, "qemu") == 0 ? "tcg" : accel);
 	virDomainFree(d);
 	if (xo_extra_save(vm->uuid, &ex, e) < 0)
 		goto fail_kept;
@@ -792,7 +783,7 @@ static int lv_set_action_request(struct xo_ctx *c, const char *request, xo_err *
 		xo_extra_free(&ex);
 		return xo_errf(e, XO_E_POWER_STATE, "vm %s has no domain", c->vm.name);
 	}
-	set_backend_str(&ex, "action_request", request);
+	xo_extra_backend_set_str(&ex, "action_request", request);
 	r = xo_extra_save(c->vm.uuid, &ex, e);
 	xo_extra_free(&ex);
 	if (r == 0)
@@ -938,19 +929,7 @@ static int lv_vm_destroy(struct xo_ctx *c, bool keep_build, xo_err *e)
 		virDomainFree(d);
 	}
 	xo_memory_release(c->vm.uuid);
-	if (keep_build) {
-		struct xo_extra ex;
-		xo_err ignore;
-		if (xo_extra_load(c->vm.uuid, &ex, &ignore) == 0) {
-			ex.domid = 0;
-			ex.rebooting = true;
-			set_backend_str(&ex, "action_request", NULL);
-			xo_extra_save(c->vm.uuid, &ex, &ignore);
-			xo_extra_free(&ex);
-		}
-	} else {
-		xo_extra_remove(c->vm.uuid);
-	}
+	xo_extra_domain_gone(c->vm.uuid, keep_build, "action_request");
 	xo_updates_emit("vm", c->vm.uuid);
 	return 0;
 }

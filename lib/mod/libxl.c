@@ -418,15 +418,6 @@ static int xl_pci_live(struct xo_backend *b, const struct xo_vm *vm, const struc
 
 /* ---------------------------------------------------------------- create */
 
-static void set_backend_str(struct xo_extra *ex, const char *k, const char *v)
-{
-	struct json_object *o = xo_extra_backend(ex);
-	if (v)
-		json_object_object_add(o, k, json_object_new_string(v));
-	else
-		json_object_object_del(o, k);
-}
-
 static void kvs_to_libxl(const struct xo_kvs *m, libxl_key_value_list *out)
 {
 	char **l = xcalloc(m->n * 2 + 1, sizeof(*l));
@@ -518,7 +509,7 @@ static int xl_vm_create(struct xo_ctx *c, xo_err *e)
 	ex.target_kib = vm->memory_dynamic_max / 1024;
 	ex.vcpus = vm->vcpus;
 	ex.max_vcpus = vm->vcpu_max;
-	set_backend_str(&ex, "action_request", "poweroff");
+	xo_extra_backend_set_str(&ex, "action_request", "poweroff");
 	if (xo_extra_save(vm->uuid, &ex, e) < 0)
 		goto fail;
 	if (domain_config(x, vm, &dc, e) < 0) {
@@ -779,7 +770,7 @@ static int xl_set_action_request(struct xo_ctx *c, const char *request, xo_err *
 		xo_extra_free(&ex);
 		return -1;
 	}
-	set_backend_str(&ex, "action_request", request);
+	xo_extra_backend_set_str(&ex, "action_request", request);
 	r = xo_extra_save(c->vm.uuid, &ex, e);
 	xo_extra_free(&ex);
 	if (r == 0)
@@ -900,19 +891,7 @@ static int xl_vm_destroy(struct xo_ctx *c, bool keep_build, xo_err *e)
 		x->log.first[0] = x->log.last[0] = '\0';
 	}
 	xo_memory_release(c->vm.uuid);
-	if (keep_build) {
-		struct xo_extra ex;
-		xo_err ignore;
-		if (xo_extra_load(c->vm.uuid, &ex, &ignore) == 0) {
-			ex.domid = 0;
-			ex.rebooting = true;
-			set_backend_str(&ex, "action_request", NULL);
-			xo_extra_save(c->vm.uuid, &ex, &ignore);
-			xo_extra_free(&ex);
-		}
-	} else {
-		xo_extra_remove(c->vm.uuid);
-	}
+	xo_extra_domain_gone(c->vm.uuid, keep_build, "action_request");
 	xo_updates_emit("vm", c->vm.uuid);
 	return 0;
 }
