@@ -777,18 +777,9 @@ int xf_domain_teardown(struct xf *x, const char *uuid, uint32_t d, xo_err *e)
 void xf_domain_forget(struct xf *x, const char *uuid, bool keep_build)
 {
 	xo_memory_release(uuid);
-	if (keep_build) {
-		struct xo_extra ex;
-		xo_err ignore;
-		if (xo_extra_load(uuid, &ex, &ignore) == 0) {
-			ex.domid = 0;
-			xo_extra_backend_set_int(&ex, "dm_pid", 0);
-			ex.rebooting = true;
-			xo_extra_save(uuid, &ex, &ignore);
-			xo_extra_free(&ex);
-		}
-	} else {
-		xo_extra_remove(uuid);
+	/* the device model went with the domain: its pid is dropped (read as 0) */
+	xo_extra_domain_gone(uuid, keep_build, "dm_pid");
+	if (!keep_build) {
 		rm_quiet(x->xs, "/vm/%s", uuid);
 		rm_quiet(x->xs, "/xo/vm/%s", uuid);
 	}
