@@ -86,6 +86,16 @@ assert_no_devices() {
 	done
 }
 
+# xen-backend drives the xen backend only (or the simulator): under XO_BACKEND=libxl or
+# libvirt the domains are on the same hypervisor, and the suite inspects them through it
+xen-backend() {
+	if [ "${XO_BACKEND:-xen}" = sim ]; then
+		command xen-backend "$@"
+	else
+		XO_BACKEND=xen command xen-backend "$@"
+	fi
+}
+
 # start_guest NAME TYPE [more xen-backend start flags]: prints the domid
 start_guest() {
 	local name=$1 type=$2
