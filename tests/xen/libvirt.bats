@@ -88,7 +88,7 @@ add_guest() {
 	loop=$(losetup -f --show "$img")
 	run xo-vm-add --name "$name" --type "$type" --memory 128M --vcpus 1 \
 		--kernel "$GUEST_KERNEL" --ramdisk "$GUEST_INITRD" \
-		--cmdline "console=hvc0 loglevel=4 xo.expect=$DISK_TEXT"
+		--cmdline "$GUEST_CMDLINE xo.expect=$DISK_TEXT"
 	assert_success
 	run xo-vbd-add "$name" --path "$loop"
 	assert_success

@@ -30,7 +30,7 @@ add_guest() {
 	disk_image "$img" "$DISK_TEXT"
 	run xo-vm-add --name "$name" --type "$type" --memory 128M --vcpus 1 \
 		--kernel "$GUEST_KERNEL" --ramdisk "$GUEST_INITRD" \
-		--cmdline "console=hvc0 loglevel=4 xo.expect=$DISK_TEXT"
+		--cmdline "$GUEST_CMDLINE xo.expect=$DISK_TEXT"
 	assert_success
 	run xo-vbd-add "$name" --path "$img"
 	assert_success

@@ -19,7 +19,7 @@ add_2x2() {
 	local name=$1 i
 	ensure_bridge "$BRIDGE"
 	run xo-vm-add --name "$name" --type pv --memory 128M --vcpus 1 \
-		--kernel "$GUEST_KERNEL" --ramdisk "$GUEST_INITRD" --cmdline "console=hvc0 loglevel=4"
+		--kernel "$GUEST_KERNEL" --ramdisk "$GUEST_INITRD" --cmdline "$GUEST_CMDLINE"
 	assert_success
 	for i in a b; do
 		disk_image "$BATS_TEST_TMPDIR/$name-$i.img" XO-RESOURCES-$i---
