@@ -15,6 +15,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -111,9 +112,35 @@ static int pool_size(void)
 	return 4;
 }
 
+/* the first free slot from START on, or -2 when every one is busy */
+static int slot_scan(int pfd, int start, int n)
+{
+	char name[32];
+
+	for (int i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "slot.%d", (start + i) % n);
+		int fd = openat(pfd, name, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		if (fd < 0)
+			return -1;
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return fd;
+		close(fd);
+	}
+	return -2;
+}
+
+static void on_rescan(int sig)
+{
+	(void)sig;   /* only interrupts the flock below */
+}
+
+/* One of the XO_WORKERS slots of pool/ (a flock on slot.K), or -1: run without one. Every
+ * slot busy: queue up on the first one tried (flock wakes us when it is released, without a
+ * crowd: its waiters are about 1/N of all), and look at all of them again every second, so
+ * that a waiter queued behind a long start does not wait while another slot stands free. */
 static int slot_acquire(const char *uuid)
 {
-	int n = pool_size(), start = 0;
+	int n = pool_size(), start = 0, fd;
 	char name[32];
 	xo_err ignore;
 	int pfd = xo_state_subdir("pool", &ignore);
@@ -122,18 +149,31 @@ static int slot_acquire(const char *uuid)
 		return -1;
 	for (const char *p = uuid; *p; p++)
 		start = (start * 31 + *p) & 0x7fffffff;
-	for (int i = 0; i <= n; i++) {
-		int k = (start + i) % n;
-		snprintf(name, sizeof(name), "slot.%d", k);
-		int fd = openat(pfd, name, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-		if (fd < 0)
-			return -1;
-		/* every slot busy: queue up on ours (flock wakes us, no polling) */
-		if (flock(fd, i < n ? LOCK_EX | LOCK_NB : LOCK_EX) == 0)
-			return fd;
+	start %= n;
+	if ((fd = slot_scan(pfd, start, n)) != -2)
+		return fd;
+	snprintf(name, sizeof(name), "slot.%d", start);
+	if ((fd = openat(pfd, name, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0)
+		return -1;
+	/* a repeating timer: a tick that came before the flock does not leave it blocked */
+	struct sigaction sa = { .sa_handler = on_rescan }, old_sa;   /* no SA_RESTART */
+	struct itimerval tick = { { 1, 0 }, { 1, 0 } }, off = { { 0, 0 }, { 0, 0 } };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, &old_sa);
+	setitimer(ITIMER_REAL, &tick, NULL);
+	for (;;) {
+		if (flock(fd, LOCK_EX) == 0)
+			break;
+		int other = errno == EINTR ? slot_scan(pfd, start, n) : -1;
+		if (other == -2)
+			continue;
 		close(fd);
+		fd = other;
+		break;
 	}
-	return -1;
+	setitimer(ITIMER_REAL, &off, NULL);
+	sigaction(SIGALRM, &old_sa, NULL);
+	return fd;
 }
 
 /* ---------------------------------------------------------------- workers */

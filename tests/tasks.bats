@@ -89,6 +89,76 @@ PY
 	for i in $(seq 10); do [ "$(vm_field vm$i power_state)" = Paused ]; done
 }
 
+# wait_file PATH: until it exists (20 s at most)
+wait_file() {
+	local _
+	for _ in $(seq 400); do
+		[ -e "$1" ] && return 0
+		sleep 0.05
+	done
+	fail "no $1 after 20 s"
+}
+
+# the pool slot a worker first tries: slot_acquire's hash of the VM's uuid, modulo N
+first_slot() {   # first_slot UUID N
+	local h=0 i c
+	for ((i = 0; i < ${#1}; i++)); do
+		printf -v c '%d' "'${1:i:1}"
+		h=$(((h * 31 + c) & 0x7fffffff))
+	done
+	echo $((h % $2))
+}
+
+@test "a start waiting for the pool takes whichever slot is released first" {
+	export XO_WORKERS=2
+	# a VM whose uuid has a file block.UUID waits in its pre-start hook until go.UUID is there
+	mkdir -p "$XO_HOOK_DIR/vm-pre-start"
+	cat >"$XO_HOOK_DIR/vm-pre-start/10-block" <<S
+#!/bin/sh
+[ -e "$BATS_TEST_TMPDIR/block.\$2" ] || exit 0
+touch "$BATS_TEST_TMPDIR/running.\$2"
+# (30 s at most, and not past the test's end: a failed test leaves nothing running)
+for _ in \$(seq 600); do
+	[ -e "$BATS_TEST_TMPDIR/go.\$2" ] || [ ! -d "$BATS_TEST_TMPDIR" ] && exit 0
+	sleep 0.05
+done
+S
+	chmod +x "$XO_HOOK_DIR/vm-pre-start/10-block"
+	local a b c t ta i
+	add_vm long >/dev/null
+	add_vm short >/dev/null
+	a=$(uuid_of long) b=$(uuid_of short)
+	touch "$BATS_TEST_TMPDIR/block.$a" "$BATS_TEST_TMPDIR/block.$b"
+	# long takes its first slot (both are free), short the other one
+	ta=$(xo-vm-start --async long)
+	wait_file "$BATS_TEST_TMPDIR/running.$a"
+	xo-vm-start --async short >/dev/null
+	wait_file "$BATS_TEST_TMPDIR/running.$b"
+	# a third VM whose first slot is long's: it must not wait for long
+	for i in $(seq 40); do
+		add_vm "third$i" >/dev/null
+		c=$(uuid_of "third$i")
+		[ "$(first_slot "$c" 2)" != "$(first_slot "$a" 2)" ] || break
+		xo-vm-remove "third$i" >/dev/null
+		c=
+	done
+	[ -n "$c" ]
+	t=$(xo-vm-start --async "$c")
+	# both slots busy: it waits
+	run xo-task-wait --timeout 1 "$t"
+	assert_failure 99
+	# short's slot is released: the third VM starts there while long still holds its own
+	touch "$BATS_TEST_TMPDIR/go.$b"
+	run xo-task-wait --timeout 20 "$t"
+	assert_success
+	[ "$(vm_field "$c" power_state)" = Paused ]
+	[ "$(vm_field long power_state)" = Halted ]
+	touch "$BATS_TEST_TMPDIR/go.$a"
+	run xo-task-wait --timeout 20 "$ta"
+	assert_success
+	[ "$(vm_field long power_state)" = Paused ]
+}
+
 @test "xo-queue-diag shows queues, workers and the pool" {
 	ref_vm web1
 	run xo-queue-diag
