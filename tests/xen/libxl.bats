@@ -1,8 +1,8 @@
 #!/usr/bin/env bats
 # XO_BACKEND=libxl on real Xen (the lab): a PV and a PVH guest with a disk and a NIC,
 # started by xo through libxenlight, reach their ready markers; `xl list` shows them
-# (libxl knows the domains: they are xl's too); a clean shutdown, a reboot, and a
-# start killed half-way repaired by check-state.
+# (libxl knows the domains: they are xl's too), and so does `xl console`; a clean
+# shutdown, a reboot, and a start killed half-way repaired by check-state.
 # bats file_tags=needs:xen
 
 load helpers
@@ -167,5 +167,43 @@ lifecycle() {
 	start_and_check "$name"
 	run xo-vm-destroy "$name"
 	assert_success
+	assert_gone "$name"
+}
+
+@test "libxl: xl console attaches to a VM xo started and shows its output until the domain goes" {
+	local name="$GUEST-con" out="$BATS_TEST_TMPDIR/xl-console.out" tty pid i hold p f on rc
+	add_guest "$name" pv
+	start_and_check "$name"
+	tty=$(xenstore-read "/local/domain/$DOMID/console/tty")
+	# xenconsole leaves at the end of its input: a fifo kept open gives it none, and no end
+	mkfifo "$BATS_TEST_TMPDIR/in"
+	exec {hold}<>"$BATS_TEST_TMPDIR/in"
+	timeout 120 xl console "$name" <"$BATS_TEST_TMPDIR/in" >"$out" 2>&1 3>&- &
+	pid=$!
+	# attached: xl (or the xenconsole it runs) holds the guest's pty
+	for i in $(seq 100); do
+		on=
+		for p in "$pid" $(cat /proc/"$pid"/task/*/children 2>/dev/null); do
+			for f in /proc/"$p"/fd/*; do
+				[ "$(readlink "$f" 2>/dev/null)" = "$tty" ] && on=1
+			done
+		done
+		[ -z "$on" ] || break
+		sleep 0.1
+	done
+	[ -n "$on" ] || fail "xl console did not open $tty"
+	run xo-vm-shutdown --timeout 120 "$name"
+	assert_success
+	# the console ends by itself when the domain goes (timeout would say 124)
+	rc=0
+	wait "$pid" || rc=$?
+	exec {hold}>&-
+	[ "$rc" -ne 124 ] || fail "xl console was still attached 120 s later"
+	# what xenconsoled held for the pty since the boot, then the poweroff
+	run tr -d '\r' <"$out"
+	assert_line --regexp '^XO-GUEST-READY cpus=1 '
+	assert_line XO-GUEST-POWEROFF
+	run pgrep -f "xenconsole.*$DOMID"
+	assert_failure
 	assert_gone "$name"
 }
