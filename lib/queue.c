@@ -112,14 +112,19 @@ static int pool_size(void)
 	return 4;
 }
 
+/* pool/slot.K, made if missing */
+static int slot_open(int pfd, int k)
+{
+	char name[32];
+	snprintf(name, sizeof(name), "slot.%d", k);
+	return openat(pfd, name, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+}
+
 /* the first free slot from START on, or -2 when every one is busy */
 static int slot_scan(int pfd, int start, int n)
 {
-	char name[32];
-
 	for (int i = 0; i < n; i++) {
-		snprintf(name, sizeof(name), "slot.%d", (start + i) % n);
-		int fd = openat(pfd, name, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		int fd = slot_open(pfd, (start + i) % n);
 		if (fd < 0)
 			return -1;
 		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
@@ -141,7 +146,6 @@ static void on_rescan(int sig)
 static int slot_acquire(const char *uuid)
 {
 	int n = pool_size(), start = 0, fd;
-	char name[32];
 	xo_err ignore;
 	int pfd = xo_state_subdir("pool", &ignore);
 
@@ -152,8 +156,7 @@ static int slot_acquire(const char *uuid)
 	start %= n;
 	if ((fd = slot_scan(pfd, start, n)) != -2)
 		return fd;
-	snprintf(name, sizeof(name), "slot.%d", start);
-	if ((fd = openat(pfd, name, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0)
+	if ((fd = slot_open(pfd, start)) < 0)
 		return -1;
 	/* a repeating timer: a tick that came before the flock does not leave it blocked */
 	struct sigaction sa = { .sa_handler = on_rescan }, old_sa;   /* no SA_RESTART */
@@ -747,9 +750,7 @@ int xo_queue_diag(bool json, xo_err *e)
 	/* pool slots in use */
 	int pfd = xo_state_subdir("pool", e), busy_slots = 0, size = pool_size();
 	for (int k = 0; pfd >= 0 && k < size; k++) {
-		char name[32];
-		snprintf(name, sizeof(name), "slot.%d", k);
-		int fd = openat(pfd, name, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		int fd = slot_open(pfd, k);
 		if (fd < 0)
 			continue;
 		if (flock(fd, LOCK_EX | LOCK_NB) < 0)
