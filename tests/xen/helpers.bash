@@ -214,6 +214,17 @@ boot_guest() {
 	done
 }
 
+# attached_to PID TTY: the process or one of its children (PID is timeout's) has TTY open
+attached_to() {
+	local p f
+	for p in "$1" $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+		for f in /proc/"$p"/fd/*; do
+			[ "$(readlink "$f" 2>/dev/null)" = "$2" ] && return 0
+		done
+	done
+	return 1
+}
+
 # wait_dmesg DOMID TEXT SECONDS: until Xen's console (xl dmesg) has TEXT from domain DOMID
 # (hvmloader and SeaBIOS write there); the caller asserts what it needs afterwards
 wait_dmesg() {

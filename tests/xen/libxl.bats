@@ -171,7 +171,7 @@ lifecycle() {
 }
 
 @test "libxl: xl console attaches to a VM xo started and shows its output until the domain goes" {
-	local name="$GUEST-con" out="$BATS_TEST_TMPDIR/xl-console.out" tty pid i hold p f on rc
+	local name="$GUEST-con" out="$BATS_TEST_TMPDIR/xl-console.out" tty pid i hold rc
 	add_guest "$name" pv
 	start_and_check "$name"
 	tty=$(xenstore-read "/local/domain/$DOMID/console/tty")
@@ -182,16 +182,10 @@ lifecycle() {
 	pid=$!
 	# attached: xl (or the xenconsole it runs) holds the guest's pty
 	for i in $(seq 100); do
-		on=
-		for p in "$pid" $(cat /proc/"$pid"/task/*/children 2>/dev/null); do
-			for f in /proc/"$p"/fd/*; do
-				[ "$(readlink "$f" 2>/dev/null)" = "$tty" ] && on=1
-			done
-		done
-		[ -z "$on" ] || break
+		attached_to "$pid" "$tty" && break
 		sleep 0.1
 	done
-	[ -n "$on" ] || fail "xl console did not open $tty"
+	attached_to "$pid" "$tty" || fail "xl console did not open $tty"
 	run xo-vm-shutdown --timeout 120 "$name"
 	assert_success
 	# the console ends by itself when the domain goes (timeout would say 124)

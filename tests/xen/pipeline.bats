@@ -205,17 +205,6 @@ crash_and_repair() {
 	crash_and_repair "$name" "VIF_plug 0" crash-after start
 }
 
-# attached_to PID TTY: the process or one of its children (PID is timeout's) has TTY open
-attached_to() {
-	local p f
-	for p in "$1" $(cat /proc/"$1"/task/*/children 2>/dev/null); do
-		for f in /proc/"$p"/fd/*; do
-			[ "$(readlink "$f" 2>/dev/null)" = "$2" ] && return 0
-		done
-	done
-	return 1
-}
-
 @test "xo-vm-console attaches to the guest's pty: ^] detaches, the output flows until the domain goes" {
 	local name="$GUEST-con" out="$BATS_TEST_TMPDIR/console.out" tty pid i
 	add_guest "$name" pv
