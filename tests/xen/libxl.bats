@@ -2,7 +2,8 @@
 # XO_BACKEND=libxl on real Xen (the lab): a PV and a PVH guest with a disk and a NIC,
 # started by xo through libxenlight, reach their ready markers; `xl list` shows them
 # (libxl knows the domains: they are xl's too), and so does `xl console`; a clean
-# shutdown, a reboot, and a start killed half-way repaired by check-state.
+# shutdown, a reboot, a start killed half-way repaired by check-state, and `xl save`
+# and `xl restore` of a VM xo started.
 # bats file_tags=needs:xen
 
 load helpers
@@ -200,4 +201,40 @@ lifecycle() {
 	run pgrep -f "xenconsole.*$DOMID"
 	assert_failure
 	assert_gone "$name"
+}
+
+@test "libxl: xl save checkpoints and saves a VM xo started; xl restore brings it back" {
+	local name="$GUEST-save" ckpt="$BATS_TEST_TMPDIR/ckpt.xl" saved="$BATS_TEST_TMPDIR/saved.xl" from
+	add_guest "$name" pv
+	start_and_check "$name"
+	# a checkpoint (-c): libxl suspends the guest, writes it out and resumes it
+	run timeout 300 xl save -c "$name" "$ckpt"
+	assert_success
+	[ -s "$ckpt" ]
+	assert_equal "$(vm_field "$name" power)" Running
+	assert_equal "$(vm_field "$name" domid)" "$DOMID"
+	# a save: the domain goes, and xo finds its VM halted with nothing left behind
+	run timeout 300 xl save "$name" "$saved"
+	assert_success
+	[ -s "$saved" ]
+	run xo-vm-check-state "$name"
+	assert_success
+	assert_gone "$name"
+	# the saved guest is whole: xl restores it (a domain of xl's now) and it still
+	# answers a clean shutdown from where it was
+	from=$(console_size "$name")
+	run timeout 300 xl restore "$saved"
+	assert_success
+	run xl list "$name"
+	assert_success
+	run timeout 120 xl shutdown -w "$name"
+	assert_success
+	wait_console "$name" XO-GUEST-POWEROFF 60 "$from"
+	# the saved configuration is xo's, whose actions are "preserve" (xo applies a VM's
+	# actions itself): the shut-down domain stays until someone destroys it
+	run xl list "$name"
+	assert_line --regexp "^$name +[0-9]+ +[0-9]+ +1 +---s-- "
+	run xl destroy "$name"
+	assert_success
+	assert_only_dom0
 }
