@@ -283,6 +283,16 @@ disk_image() {
 	printf '%s' "$2" | dd of="$1" conv=notrunc status=none
 }
 
+# frontend_connected PATH: the guest's frontend state at PATH reaches Connected (4) within 60 s
+frontend_connected() {
+	local i
+	for i in $(seq 300); do
+		[ "$(xenstore-read "$1" 2>/dev/null)" = 4 ] && return 0
+		sleep 0.2
+	done
+	fail "$1 is $(xenstore-read "$1" 2>&1), not 4 (Connected), after 60 s"
+}
+
 # ensure_bridge NAME: the bridge guests' VIFs join (the lab has no network of its own)
 ensure_bridge() {
 	ip link show "$1" >/dev/null 2>&1 || ip link add "$1" type bridge
