@@ -16,17 +16,18 @@ config_of() {
 	cat "$XO_STATE_DIR/VM/$uuid/config" "$XO_STATE_DIR/VM/$uuid"/vbd.* "$XO_STATE_DIR/VM/$uuid"/vif.* | md5sum
 }
 
-# after a crash: halted and clean, or intact; returns which. The dead worker's
-# waiter reports the task failed at once while a new worker repairs the VM:
-# the next xo command on the VM (here check-state) queues behind that repair
+# after a crash: halted and clean, or intact; sets REPAIRED to which (a variable, not
+# output: in a command substitution a failed check would not stop the function). The
+# dead worker's waiter reports the task failed at once while a new worker repairs the
+# VM: the next xo command on the VM (here check-state) queues behind that repair
 repaired() {
 	xo-vm-check-state "$1" >/dev/null || fail "check-state after the crash failed"
 	if [ "$(vm_field "$1" power_state)" = Halted ]; then
 		assert_clean_halted "$1"
-		echo halted
+		REPAIRED=halted
 	else
 		assert_intact "$1"
-		echo intact
+		REPAIRED=intact
 	fi
 }
 
@@ -41,9 +42,9 @@ repaired() {
 			XO_FAULT="$atom:$mode" run --separate-stderr xo-vm-start --json web1
 			[ "$status" -ne 0 ] || fail "$atom:$mode: the start did not fail"
 			[ "$(json_get error.class <<<"$output")" = worker_died ] || fail "$atom:$mode: $output"
-			state=$(repaired web1)
+			repaired web1
 			[ "$(config_of web1)" = "$conf" ] || fail "$atom:$mode: configuration changed"
-			if [ "$state" = intact ]; then
+			if [ "$REPAIRED" = intact ]; then
 				# only after the last micro-op is the start complete
 				[ "$atom:$mode" = "${atoms[-1]}:crash-after" ] || fail "$atom:$mode left the vm running"
 				xo-vm-destroy web1
@@ -83,7 +84,7 @@ crash_matrix() {
 				XO_FAULT="$atom:$mode" run --separate-stderr $op --json web1
 				[ "$status" -ne 0 ] || fail "$op $atom:$mode: did not fail"
 				[ "$(json_get error.class <<<"$output")" = worker_died ] || fail "$op $atom:$mode: $output"
-				repaired web1 >/dev/null
+				repaired web1
 				[ "$(config_of web1)" = "$conf" ] || fail "$op $atom:$mode: configuration changed"
 			done
 		done
