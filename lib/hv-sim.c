@@ -15,6 +15,7 @@
  * not_enough_memory and an unknown domid does_not_exist, as with Xen.
  */
 #include <errno.h>
+#include <sys/stat.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -384,6 +385,21 @@ static int sim_console_log(struct xf *x, const struct xo_vm *vm, char **path, xo
 	return 0;
 }
 
+/* the simulated host's libxl userdata directory (xf-userdata.c) */
+static char *sim_libxl_dir(void)
+{
+	char *dir = xasprintf("%s/sim", xo_state_dir());
+
+	mkdir(dir, 0755);
+	free(dir);
+	dir = xasprintf("%s/sim/libxl", xo_state_dir());
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+		free(dir);
+		return NULL;
+	}
+	return dir;
+}
+
 static int sim_open(struct xf *x, xo_err *e);
 
 const struct xf_hv_ops xf_hv_sim = {
@@ -408,6 +424,7 @@ const struct xf_hv_ops xf_hv_sim = {
 	.pci_deassign = sim_pci_deassign,
 	.console_log = sim_console_log,
 	.console_pty = false,
+	.libxl_dir = sim_libxl_dir,
 };
 
 static int sim_open(struct xf *x, xo_err *e)

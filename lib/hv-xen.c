@@ -824,6 +824,17 @@ fail:
 	return -1;
 }
 
+/* libxl's userdata directory (XEN_LIB_DIR), where xl looks for a domain's record; a host
+ * without Xen's tools has none, and no xl to read it */
+static char *xen_libxl_dir(void)
+{
+	struct stat st;
+
+	if (stat("/var/lib/xen", &st) < 0 || !S_ISDIR(st.st_mode))
+		return NULL;
+	return xstrdup("/var/lib/xen");
+}
+
 const struct xf_hv_ops xf_hv_xen = {
 	.name = "xen",
 	.open = x_open,
@@ -846,4 +857,5 @@ const struct xf_hv_ops xf_hv_xen = {
 	.pci_deassign = hvx_pci_deassign,
 	.console_log = x_console_log,
 	.console_pty = true,
+	.libxl_dir = xen_libxl_dir,
 };

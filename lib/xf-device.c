@@ -548,6 +548,9 @@ int xf_vbd_plug(struct xo_ctx *ctx, const struct xo_vbd *v, xo_err *e)
 		return xo_errf(e, XO_E_EXISTS, "vbd %s is already plugged", v->name);
 	if (!v->backend[0] && vm->type != XO_VM_HVM)
 		return 0;   /* an empty drive: pv guests have no use for it (as xenopsd) */
+	/* xl list -l: libxl's record lists the device before xenstore has it */
+	if (xf_userdata_write(x, vm, &ctx->d, d, e) < 0)
+		return -1;
 	params = xo_vbd_params(vm->uuid, v);
 	script = vbd_script(v);
 	memset(&a, 0, sizeof(a));
@@ -725,6 +728,8 @@ int xf_vif_plug(struct xo_ctx *ctx, const struct xo_vif *v, xo_err *e)
 	xf_devpaths(&p, vm->uuid, d, "vif", v->position);
 	if (xo_xs_exists(x->xs, XBT_NULL, p.fe_copy))
 		return xo_errf(e, XO_E_EXISTS, "vif %d is already plugged", v->position);
+	if (xf_userdata_write(x, vm, &ctx->d, d, e) < 0)
+		return -1;
 	script = vif_script(v);
 	memset(&a, 0, sizeof(a));
 	a.domid = d;

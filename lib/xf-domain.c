@@ -452,6 +452,8 @@ int xf_vm_build(struct xo_ctx *c, xo_err *e)
 	struct post p = { d, vm, &br, a.memory_target_kib, ex.create_time };
 	if (xo_xs_transaction(x->xs, build_post, &p, e) < 0)
 		goto out;
+	if (xf_userdata_write(x, vm, c->devices_broken ? NULL : &c->d, d, e) < 0)
+		goto out;
 	if (!xs_introduce_domain(x->xs, d, (unsigned long)br.store_mfn, br.store_port)) {
 		xo_err_sys(e, errno, "xenstore introduce of domain %u", d);
 		goto out;
@@ -769,6 +771,7 @@ int xf_domain_teardown(struct xf *x, const char *uuid, uint32_t d, xo_err *e)
 	rm_quiet(x->xs, "/local/domain/0/device-model/%u", d);
 	rm_quiet(x->xs, "/xo/domain/%u", d);
 	rm_quiet(x->xs, "/libxl/%u", d);
+	xf_userdata_remove(x, uuid, d);
 	rm_quiet(x->xs, "/vm/%s/domains/%u", uuid, d);
 	rm_quiet(x->xs, "/local/domain/%u", d);
 	return 0;

@@ -133,6 +133,9 @@ struct xf_hv_ops {
 	int (*console_log)(struct xf *x, const struct xo_vm *vm, char **path, xo_err *e);
 	/* a console daemon serves each guest a pty (/local/domain/<d>/console/tty) */
 	bool console_pty;
+	/* libxl's userdata directory, where a domain's record for `xl list -l` goes
+	 * (xf-userdata.c; malloc'd); NULL: none on this host */
+	char *(*libxl_dir)(void);
 };
 
 struct xf {
@@ -147,6 +150,16 @@ static inline struct xf *XF(struct xo_backend *b)
 {
 	return b->priv;
 }
+
+/* ------------------------------------------------------------------ xf-userdata.c */
+
+/* libxl's JSON record of a VM's domain and its devices (malloc'd), written after the
+ * build and before each plug (when the configuration has a device more), removed by the
+ * domain's teardown */
+char *xf_userdata_json(const struct xo_vm *vm, const struct xo_devices *dv);
+int xf_userdata_write(struct xf *x, const struct xo_vm *vm, const struct xo_devices *dv,
+		      uint32_t d, xo_err *e);
+void xf_userdata_remove(struct xf *x, const char *uuid, uint32_t d);
 
 /* ------------------------------------------------------------------ xf-domain.c */
 

@@ -143,6 +143,11 @@ assert_clean_halted() {
 			fail "backends left: $k/$fe: $(xs ls /local/domain/0/backend/$k/$fe)"
 		done
 	done
+	# libxl's record of the domain for xl list -l (and its temporary and xl's lock)
+	local ud
+	for ud in "$XO_STATE_DIR"/sim/libxl/userdata-*".$uuid".*; do
+		[ -e "$ud" ] && fail "libxl's userdata is left: $ud"
+	done
 	local img
 	while read -r img; do
 		[ -n "$img" ] && [ -e "$img" ] || continue

@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # Parity with Xen's own toolstack on real Xen: what the dom0 tools read of an
-# xo VM (xl block-list, xl network-list, xl uptime) agrees with xo's own stat,
+# xo VM (xl block-list, xl network-list, xl uptime, xl list -l) agrees with xo's own stat,
 # and what the guest may write in xenstore is what xl lets it write: the
 # permissions of xo's domain beside those of `xl create -p` of the same guest
 # (a PV guest with a read/write and a read-only disk and two NICs), node for
@@ -61,7 +61,7 @@ perms_of() {
 			print $1, p }' | LC_ALL=C sort
 }
 
-@test "xl block-list, network-list and uptime agree with xo's stat on a running VM" {
+@test "xl block-list, network-list, uptime and list -l agree with xo's stat on a running VM" {
 	local name="$GUEST-pv" t0 t1 st up h m s line
 	add_pv "$name"
 	START_NAME=$name
@@ -101,6 +101,25 @@ perms_of() {
 	[ "$up" -ge $((t0 - ${st%.*})) ] && [ "$up" -le $((t1 - ${st%.*})) ] ||
 		fail "xl uptime says $up s, xo's start=$st gives $((t0 - ${st%.*}))..$((t1 - ${st%.*})) s"
 
+	# xl list -l: libxl's record xo wrote at build (type, name, uuid, memory, vcpus, boot),
+	# with what libxl itself reads of the devices and the memory target
+	local uuid ud
+	uuid=$(xo-vm-show "$name" | awk '$1 == "uuid" { print $2 }')
+	ud=/var/lib/xen/userdata-d.$DOMID.$uuid.libxl-json
+	[ -s "$ud" ]
+	run xl list -l "$name"
+	assert_success
+	assert_output --partial "\"domid\": $DOMID"
+	assert_output --partial "\"name\": \"$name\""
+	assert_output --partial "\"uuid\": \"$uuid\""
+	assert_output --partial "\"max_memkb\": 131072"
+	assert_output --partial "\"max_vcpus\": 1"
+	assert_output --partial "\"kernel\": \"$GUEST_KERNEL\""
+	assert_output --partial "\"pdev_path\": \"$BATS_TEST_TMPDIR/$name-a.img\""
+	assert_output --partial "\"pdev_path\": \"$BATS_TEST_TMPDIR/$name-b.img\""
+	assert_output --partial "\"mac\": \"00:16:3e:5c:00:01\""
+	assert_output --partial "\"mac\": \"00:16:3e:5c:00:02\""
+
 	# the read-only disk has no discard, as under xl
 	assert_equal "$(xenstore-read "/local/domain/0/backend/vbd/$DOMID/51728/discard-enable")" 0
 	run xenstore-read "/local/domain/0/backend/vbd/$DOMID/51728/feature-discard"
@@ -121,6 +140,9 @@ perms_of() {
 	assert_success
 	run xenstore-exists "/libxl/$DOMID"
 	assert_failure
+	# libxl's record goes with the domain, and so does the lock xl list -l left
+	run ls /var/lib/xen
+	refute_output --partial ".$DOMID.$uuid."
 }
 
 @test "the guest may write what it may under xl: control/ and device/ node for node" {

@@ -61,6 +61,9 @@ assert_released() {
 		run sh -c "xenstore-list /local/domain/0/backend/$k 2>/dev/null | wc -l"
 		assert_output 0
 	done
+	# libxl's record of the domain (xl list -l)
+	run sh -c "ls /var/lib/xen | grep -c '^userdata-.*\\.$uuid\\.'"
+	assert_output 0
 }
 
 kill_start() {
