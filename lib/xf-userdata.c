@@ -168,7 +168,9 @@ int xf_userdata_write(struct xf *x, const struct xo_vm *vm, const struct xo_devi
 		goto out;
 	}
 	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0 || xo_write_all(fd, json, strlen(json)) < 0 || fsync(fd) < 0 ||
+	/* no fsync: a domain does not outlive the host, so neither need its record; the
+	 * rename is what makes a reader see all of it or none */
+	if (fd < 0 || xo_write_all(fd, json, strlen(json)) < 0 ||
 	    renameat(dfd, tmp, dfd, name) < 0) {
 		xo_err_sys(e, errno, "write %s/%s", dir, name);
 		unlinkat(dfd, tmp, 0);
