@@ -120,6 +120,19 @@ $(B)/bench/%: tests/bench/%.c $(B)/libxo.a | $(B)/bench
 $(B)/xen/%: tests/xen/%.c $(B)/libxo.a | $(B)/xen
 	@echo "  CC      $@"; $(CC) $(XO_CFLAGS) $(CFLAGS) -o $@ $< $(B)/libxo.a $(LDLIBS)
 
+# the lab's HVM boot images (tests/xen/hvm.bats): a disk whose sector 0 is the boot sector
+# of tests/xen/hvm-boot.S, and a CD with it as its El Torito no-emulation image (xorriso)
+HVM_IMAGES = $(B)/xen/hvm-boot.img $(B)/xen/hvm-boot.iso
+$(B)/xen/hvm-boot.bin: tests/xen/hvm-boot.S | $(B)/xen
+	@echo "  AS      $@"; as --32 -o $@.o $< && \
+		ld -m elf_i386 -Ttext 0x7c00 --oformat binary -o $@ $@.o && rm -f $@.o
+$(B)/xen/hvm-boot.img: $(B)/xen/hvm-boot.bin
+	@echo "  GEN     $@"; cp $< $@.tmp && truncate -s 1M $@.tmp && mv $@.tmp $@
+$(B)/xen/hvm-boot.iso: $(B)/xen/hvm-boot.bin
+	@echo "  GEN     $@"; rm -rf $@.d && mkdir $@.d && cp $< $@.d/boot.bin && \
+		xorriso -as mkisofs -quiet -V XO-HVM-CD -b boot.bin -no-emul-boot \
+		-boot-load-size 4 -o $@.tmp $@.d 2>/dev/null && rm -rf $@.d && mv $@.tmp $@
+
 # ---------------------------------------------------------------------------------------------
 # Modules: libvirt and libxenlight pull in dozens of libraries that no program should load at
 # exec, so their backends are shared objects dlopen'd when XO_BACKEND names them
@@ -202,7 +215,7 @@ fuzz: fuzz-build
 check: all
 	@tests/run-tests
 
-check-xen: all
+check-xen: all $(HVM_IMAGES)
 	@tests/lab/check-xen
 
 check-kvm: all
@@ -253,14 +266,15 @@ lint:
 #   tests        bats bats-assert bats-support, python3 (JSON checks), procps (pgrep),
 #                xen-utils-common (Debian's hotplug scripts), strace (make bench),
 #                busybox-static cpio binutils syslinux mtools dosfstools systemd-boot-efi
-#                (the kvm test guest and its disk that SeaBIOS and OVMF boot)
+#                (the kvm test guest and its disk that SeaBIOS and OVMF boot), xorriso
+#                (the lab's HVM CD image)
 #   docs, lint   mandoc groff-base man-db (man -l), manpages manpages-dev (the pages .Xr
 #                names: flock(2), inotify(7)...), cppcheck shellcheck zsh
 DEB_PACKAGES = build-essential pkg-config libjson-c-dev libxen-dev libvirt-dev \
 	xenstore-utils iproute2 mount nftables qemu-system-x86 qemu-utils seabios ovmf \
 	libvirt-daemon-system libvirt-clients \
 	bats bats-assert bats-support python3 procps xen-utils-common strace \
-	busybox-static cpio binutils syslinux mtools dosfstools systemd-boot-efi \
+	busybox-static cpio binutils syslinux mtools dosfstools systemd-boot-efi xorriso \
 	mandoc groff-base man-db manpages manpages-dev cppcheck shellcheck zsh
 # what make deb needs besides DEB_PACKAGES (make deb-deps)
 DEB_BUILD_PACKAGES = debhelper dpkg-dev lintian git

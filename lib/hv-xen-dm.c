@@ -34,6 +34,7 @@
 #include "res.h"
 #include "spawn.h"
 #include "qmp.h"
+#include "hotplug-builtin.h"
 #include "util.h"
 
 #define HVM_VIDEO_KIB (8 * 1024)             /* the emulated VGA's memory, out of the VM's RAM */
@@ -146,6 +147,65 @@ static void argv_free(struct argv *a)
 	free(a->v);
 }
 
+void xf_emu_tap_name(uint32_t domid, int devid, char *buf, size_t size)
+{
+	snprintf(buf, size, "vif%u.%d-emu", domid, devid);
+}
+
+/* qemu's option values are comma separated: a comma in a path is doubled */
+static char *opt_escape(const char *s)
+{
+	size_t n = 0;
+	char *o, *p;
+
+	for (const char *q = s; *q; q++)
+		n += *q == ',' ? 2 : 1;
+	o = p = xmalloc(n + 1);
+	for (; *s; s++) {
+		*p++ = *s;
+		if (*s == ',')
+			*p++ = ',';
+	}
+	*p = '\0';
+	return o;
+}
+
+/* an hvm guest's emulated devices, as libxl gives them to qemu-xen: each disk of index
+ * 0-3 on ide (a cd drive as ide-cd), each vif an e1000 on its own tap with the vif's
+ * mac; no nic at all: -net none. The xen platform device of -machine xenfv lets a guest
+ * with pv drivers unplug the emulated disks and nics. */
+static void emulated(struct argv *v, uint32_t domid, const struct xf_dm_args *a)
+{
+	char tap[32];
+
+	for (size_t i = 0; i < a->ndisks; i++) {
+		const struct xf_dm_disk *d = &a->disks[i];
+		char *path = opt_escape(d->path);
+		arg(v, "-drive");
+		if (d->cdrom && !*d->path)
+			argf(v, "if=ide,index=%d,media=cdrom,readonly=on", d->index);
+		else if (d->cdrom)
+			argf(v, "file=%s,if=ide,index=%d,media=cdrom,format=raw,readonly=on", path,
+			     d->index);
+		else
+			argf(v, "file=%s,if=ide,index=%d,media=disk,format=raw,cache=writeback%s", path,
+			     d->index, d->readonly ? ",readonly=on" : "");
+		free(path);
+	}
+	for (size_t i = 0; i < a->nnics; i++) {
+		const struct xf_dm_nic *n = &a->nics[i];
+		xf_emu_tap_name(domid, n->devid, tap, sizeof(tap));
+		arg(v, "-device");
+		argf(v, "e1000,id=nic%d,netdev=net%d,mac=%s", n->devid, n->devid, n->mac);
+		arg(v, "-netdev");
+		argf(v, "type=tap,id=net%d,ifname=%s,script=no,downscript=no", n->devid, tap);
+	}
+	if (!a->nnics) {
+		arg(v, "-net");
+		arg(v, "none");
+	}
+}
+
 static void dm_argv(struct argv *v, const char *qemu, uint32_t domid, const struct xf_dm_args *a,
 		    const char *qmp, const char *vnc)
 {
@@ -175,8 +235,14 @@ static void dm_argv(struct argv *v, const char *qemu, uint32_t domid, const stru
 	arg(v, "-display");
 	arg(v, "none");
 	if (a->type == XO_VM_HVM) {
+		/* the serial port on a pty, its output logged whether or not one reads it */
+		arg(v, "-chardev");
+		if (a->serial_log)
+			argf(v, "pty,id=serial0,logfile=%s,logappend=on", a->serial_log);
+		else
+			arg(v, "pty,id=serial0");
 		arg(v, "-serial");
-		arg(v, "pty");
+		arg(v, "chardev:serial0");
 		arg(v, "-device");
 		argf(v, "VGA,vgamem_mb=%d", HVM_VIDEO_KIB / 1024);
 		arg(v, "-boot");
@@ -185,8 +251,7 @@ static void dm_argv(struct argv *v, const char *qemu, uint32_t domid, const stru
 			arg(v, "-smp");
 			argf(v, "%u,maxcpus=%u", a->vcpus ? a->vcpus : 1, a->max_vcpus);
 		}
-		arg(v, "-net");
-		arg(v, "none");
+		emulated(v, domid, a);
 		arg(v, "-machine");
 		arg(v, "xenfv,suppress-vmdesc=on");
 		arg(v, "-m");
@@ -389,6 +454,17 @@ int hvx_dm_start(struct xf *x, uint32_t domid, const struct xf_dm_args *a, int *
 			pidfd_send_signal(pidfd, SIGKILL, NULL, 0);
 		dm_cleanup_keys(x, domid);
 		goto out;
+	}
+	/* the emulated nics' taps, qemu's own (they go with it), join the vifs' bridges */
+	for (size_t i = 0; i < a->nnics; i++) {
+		char tap[32];
+		xf_emu_tap_name(domid, a->nics[i].devid, tap, sizeof(tap));
+		if (a->nics[i].bridge && xo_bridge_port(tap, a->nics[i].bridge, a->nics[i].mtu) < 0) {
+			xo_err_sys(e, errno, "cannot add %s to bridge %s", tap, a->nics[i].bridge);
+			pidfd_send_signal(pidfd, SIGKILL, NULL, 0);
+			dm_cleanup_keys(x, domid);
+			goto out;
+		}
 	}
 	snprintf(pidtext, sizeof(pidtext), "%d", (int)pid);
 	if (xs_put(x, pidtext, e, "/local/domain/%u/qemu-pid", domid) < 0 ||

@@ -656,7 +656,7 @@ int xf_dm_start(struct xo_ctx *c, xo_err *e)
 	struct xo_extra ex;
 	uint32_t d;
 	int pid = 0;
-	char qmp[128], log[4096];
+	char qmp[128], log[4096], serial[4096];
 
 	if (xf_need_domain(x, &c->vm, &d, e) < 0)
 		return -1;
@@ -675,7 +675,34 @@ int xf_dm_start(struct xo_ctx *c, xo_err *e)
 	snprintf(log, sizeof(log), "%s/VM/%s/qemu.log", xo_state_dir(), c->vm.uuid);
 	a.qmp_path = qmp;
 	a.log_path = log;
-	if (x->hv->dm_start(x, d, &a, &pid, e) < 0)
+	snprintf(serial, sizeof(serial), "%s/VM/%s/serial.log", xo_state_dir(), c->vm.uuid);
+	if (c->vm.type == XO_VM_HVM)
+		a.serial_log = serial;
+	struct xf_dm_disk disks[4];
+	struct xf_dm_nic *nics = NULL;
+	if (c->vm.type == XO_VM_HVM && !c->devices_broken) {
+		for (size_t i = 0; i < c->d.n_vbd && a.ndisks < 4; i++) {
+			const struct xo_vbd *v = &c->d.vbd[i];
+			int idx = xo_vbd_disk_index(v->name);
+			if (idx < 0 || idx > 3 || v->type == XO_VBD_FLOPPY ||
+			    (!v->backend[0] && v->type != XO_VBD_CDROM))
+				continue;   /* beyond the ide controller: pv only, as libxl */
+			disks[a.ndisks++] = (struct xf_dm_disk){ v->backend, idx,
+				v->type == XO_VBD_CDROM, v->mode == XO_VBD_RO };
+		}
+		nics = xcalloc(c->d.n_vif ? c->d.n_vif : 1, sizeof(*nics));
+		for (size_t i = 0; i < c->d.n_vif; i++) {
+			const struct xo_vif *v = &c->d.vif[i];
+			if (v->position < 0 || !v->mac[0])
+				continue;
+			nics[a.nnics++] = (struct xf_dm_nic){ v->position, v->mac, v->bridge, v->mtu };
+		}
+	}
+	a.disks = disks;
+	a.nics = nics;
+	int sr = x->hv->dm_start(x, d, &a, &pid, e);
+	free(nics);
+	if (sr < 0)
 		return -1;
 	if (xo_extra_load(c->vm.uuid, &ex, e) < 0)
 		return -1;

@@ -79,6 +79,19 @@ struct xf_vcpuinfo {
 };
 
 /* the device model (qemu): hvm guests, and pv guests with a framebuffer */
+/* an hvm guest's emulated disk or cd drive (ide index 0-3: hda..hdd, xvda..xvdd) and
+ * nic (a tap qemu makes, named as Xen's tools name it, that xo then bridges) */
+struct xf_dm_disk {
+	const char *path;            /* "" for an empty cd drive */
+	int index;
+	bool cdrom, readonly;
+};
+struct xf_dm_nic {
+	int devid;
+	const char *mac, *bridge;
+	unsigned mtu;
+};
+
 struct xf_dm_args {
 	enum xo_vm_type type;
 	const char *name;            /* the vm name (qemu -name) */
@@ -89,7 +102,15 @@ struct xf_dm_args {
 	bool framebuffer;            /* pv */
 	const char *qmp_path;        /* unix socket for QMP */
 	const char *log_path;        /* qemu's stderr */
+	const char *serial_log;      /* hvm: the serial port's output, also logged here */
+	const struct xf_dm_disk *disks;
+	size_t ndisks;
+	const struct xf_dm_nic *nics;
+	size_t nnics;
 };
+
+/* the tap of an hvm guest's emulated nic: vif<domid>.<devid>-emu, as libxl names it */
+void xf_emu_tap_name(uint32_t domid, int devid, char *buf, size_t size);
 
 /* the hypervisor calls: every call returns 0 or -1 with e set; a domain that does not
  * exist is class does_not_exist; memory sizes are KiB */
