@@ -84,6 +84,7 @@
 #include "acpi.h"
 #include "hv-xen.h"
 #include "json.h"
+#include "state.h"
 #include "util.h"
 
 #define PRIVCMD "/dev/xen/privcmd"
@@ -756,7 +757,8 @@ out:
  * when it runs with --log=guest (Debian: XENCONSOLED_ARGS in /etc/default/xen);
  * the file is named after the domain's name key, which is the vm's name, so it
  * outlives the domain. XO_CONSOLE_LOG_DIR says where, for a --log-dir other
- * than xenconsoled's default.
+ * than xenconsoled's default. An hvm guest's console is its serial port, logged by
+ * its qemu in the VM's directory.
  */
 static int x_console_log(struct xf *x, const struct xo_vm *vm, char **path, xo_err *e)
 {
@@ -764,6 +766,11 @@ static int x_console_log(struct xf *x, const struct xo_vm *vm, char **path, xo_e
 
 	(void)x;
 	(void)e;
+	if (vm->type == XO_VM_HVM) {
+		/* the serial port, which qemu logs (xo-qemu-start) */
+		*path = xasprintf("%s/VM/%s/serial.log", xo_state_dir(), vm->uuid);
+		return 0;
+	}
 	*path = xasprintf("%s/guest-%s.log", dir && *dir ? dir : XO_XEN_CONSOLE_LOG_DIR, vm->name);
 	return 0;
 }

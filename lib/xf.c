@@ -107,10 +107,16 @@ static int xf_vm_live(struct xo_backend *b, const struct xo_vm *vm, struct xo_vm
 			}
 		}
 	}
-	snprintf(p, sizeof(p), "/local/domain/%u/console/ring-ref", d);
-	s->console = xo_xs_exists(x->xs, XBT_NULL, p);
-	snprintf(p, sizeof(p), "/local/domain/%u/console/tty", d);
-	xo_xs_read_buf(x->xs, XBT_NULL, p, s->console_tty, sizeof(s->console_tty));
+	if (vm->type == XO_VM_HVM && x->hv->console_pty) {
+		/* an hvm guest's console is its serial port: qemu's pty (xo-qemu-start) */
+		snprintf(p, sizeof(p), "/local/domain/%u/serial/0/tty", d);
+		s->console = xo_xs_read_buf(x->xs, XBT_NULL, p, s->console_tty, sizeof(s->console_tty));
+	} else {
+		snprintf(p, sizeof(p), "/local/domain/%u/console/ring-ref", d);
+		s->console = xo_xs_exists(x->xs, XBT_NULL, p);
+		snprintf(p, sizeof(p), "/local/domain/%u/console/tty", d);
+		xo_xs_read_buf(x->xs, XBT_NULL, p, s->console_tty, sizeof(s->console_tty));
+	}
 	snprintf(p, sizeof(p), "/local/domain/%u/console/vnc-port", d);
 	if (xo_xs_read_buf(x->xs, XBT_NULL, p, v, sizeof(v)))
 		s->vnc_port = atoi(v);
@@ -375,9 +381,16 @@ static int xf_console_tty(struct xo_backend *b, const struct xo_vm *vm, int time
 	memset(&w, 0, sizeof(w));
 	w.domid = d;
 	snprintf(w.dom, sizeof(w.dom), "/local/domain/%u", d);
-	snprintf(w.key, sizeof(w.key), "/local/domain/%u/console/tty", d);
-	snprintf(what, sizeof(what), "xenconsoled to give domain %u a console (%s): is xenconsoled running?",
-		 d, w.key);
+	if (vm->type == XO_VM_HVM) {
+		/* its serial port, a pty of its device model's */
+		snprintf(w.key, sizeof(w.key), "/local/domain/%u/serial/0/tty", d);
+		snprintf(what, sizeof(what), "the device model of domain %u to give it a serial console (%s)",
+			 d, w.key);
+	} else {
+		snprintf(w.key, sizeof(w.key), "/local/domain/%u/console/tty", d);
+		snprintf(what, sizeof(what),
+			 "xenconsoled to give domain %u a console (%s): is xenconsoled running?", d, w.key);
+	}
 	/* xenconsoled writes the key once it has mapped the ring, right after the introduction */
 	struct xo_xs_wait xw = { .paths = { w.key, "@releaseDomain" }, .cond = tty_cond, .arg = &w,
 				 .timeout_ms = timeout_ms, .timeout_cls = XO_E_TIMEOUT,

@@ -5,7 +5,8 @@
 # the PV one, and the boot order picks the drive. The guest is a boot sector
 # (tests/xen/hvm-boot.S, built by make check-xen) that prints on the serial port the
 # drive the BIOS booted it from (DL: 80 the first disk, e0 a CD) and whether it finds
-# an e1000 on PCI; qemu logs the serial port to the VM's serial.log.
+# an e1000 on PCI; qemu logs the serial port to the VM's serial.log, and the serial
+# port is the console stat names and xo-vm-console attaches to.
 # bats file_tags=needs:xen
 
 load helpers
@@ -84,8 +85,9 @@ start_hvm() {
 	assert_output ""
 }
 
-@test "an HVM guest boots from its emulated CD drive (boot order d); without a VIF it has no NIC" {
+@test "an HVM guest boots from its emulated CD drive (boot order d), on its serial console" {
 	local name="$GUEST-cd" iso="$BATS_TEST_TMPDIR/cd.iso" empty="$BATS_TEST_TMPDIR/empty.img"
+	local out="$BATS_TEST_TMPDIR/console.out" tty pid i
 	cp "$XO_SRC/build/xen/hvm-boot.iso" "$iso"
 	truncate -s 1M "$empty"
 	run xo-vm-add --name "$name" --type hvm --memory 64M --vcpus 1 --boot-order dc
@@ -95,14 +97,42 @@ start_hvm() {
 	assert_success
 	run xo-vbd-add "$name" --path "$iso" --name hdc --type cdrom
 	assert_success
-	start_hvm "$name"
+	run xo-vm-start "$name"
+	assert_success
+	DOMID=$(vm_field "$name" domid)
+	QEMU_ARGS=$(tr '\0' ' ' <"/proc/$(xenstore-read "/local/domain/$DOMID/qemu-pid")/cmdline")
 	[[ "$QEMU_ARGS" == *" -drive file=$iso,if=ide,index=2,media=cdrom,format=raw,readonly=on "* ]] ||
 		fail "qemu has no ide cd drive: $QEMU_ARGS"
 	[[ "$QEMU_ARGS" == *" -net none "* ]] || fail "qemu has a NIC: $QEMU_ARGS"
+	# the console is the serial port: stat names its pty, and xo-vm-console attached
+	# before the unpause sees the whole boot
+	tty=$(xenstore-read "/local/domain/$DOMID/serial/0/tty")
+	assert_equal "$(vm_field "$name" console)" "$tty"
+	timeout 120 xo-vm-console "$name" </dev/null >"$out" 2>&1 3>&- &
+	pid=$!
+	for i in $(seq 100); do
+		attached_to "$pid" "$tty" && break
+		sleep 0.1
+	done
+	attached_to "$pid" "$tty" || fail "xo-vm-console did not open $tty"
+	run xo-vm-unpause "$name"
+	assert_success
 	serial_wait "$name" XO-HVM-READY
 	run serial_text "$name"
 	assert_line "XO-HVM-BOOT-OK dl=e0"
 	assert_line XO-HVM-NIC-NONE
+	for i in $(seq 50); do
+		grep -q XO-HVM-READY "$out" && break
+		sleep 0.2
+	done
+	run tr -d '\r' <"$out"
+	assert_line "XO-HVM-BOOT-OK dl=e0"
+	assert_line XO-HVM-READY
+	kill "$pid" 2>/dev/null || true
+	wait "$pid" || true
+	run xo-vm-console --log "$name"
+	assert_success
+	assert_output --partial XO-HVM-READY
 	run xo-vm-destroy "$name"
 	assert_success
 	assert_only_dom0
