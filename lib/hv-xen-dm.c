@@ -35,6 +35,7 @@
 #include "spawn.h"
 #include "qmp.h"
 #include "hotplug-builtin.h"
+#include "json.h"
 #include "util.h"
 
 #define HVM_VIDEO_KIB (8 * 1024)             /* the emulated VGA's memory, out of the VM's RAM */
@@ -581,6 +582,38 @@ out:
 	if (pidfd >= 0)
 		close(pidfd);
 	free(pidtext);
+	free(qmp);
+	return r;
+}
+
+/* an hvm guest's emulated cd drive of ide index 0-3 (qemu names it ide<bus>-cd<unit>)
+ * ejects its disc, or takes path's, over QMP, as libxl's cd-insert does */
+int hvx_dm_media(struct xf *x, uint32_t domid, int index, const char *path, xo_err *e)
+{
+	char *qmp = xs_get(x, "/local/domain/0/device-model/%u/qmp-path", domid), drive[32];
+	struct json_object *args = json_object_new_object();
+	struct xo_qmp *q;
+	int r = -1;
+
+	if (!qmp) {
+		json_object_put(args);
+		return xo_errf(e, XO_E_POWER_STATE, "domain %u has no device model", domid);
+	}
+	snprintf(drive, sizeof(drive), "ide%d-cd%d", index / 2, index % 2);
+	xo_json_add_str(args, "device", drive);
+	if (xo_qmp_connect(qmp, 5000, &q, e) == 0) {
+		if (path && *path) {
+			xo_json_add_str(args, "filename", path);
+			xo_json_add_str(args, "format", "raw");
+			xo_json_add_str(args, "read-only-mode", "read-only");
+			r = xo_qmp_execute(q, "blockdev-change-medium", args, NULL, 10000, e);
+		} else {
+			xo_json_add_bool(args, "force", true);
+			r = xo_qmp_execute(q, "eject", args, NULL, 10000, e);
+		}
+		xo_qmp_close(q);
+	}
+	json_object_put(args);
 	free(qmp);
 	return r;
 }

@@ -665,15 +665,20 @@ int xf_vbd_unplug(struct xo_ctx *ctx, const struct xo_vbd *v, bool force, xo_err
 }
 
 /* a pv guest sees a drive only with a disc in it (as xenopsd): the device is unplugged on
- * eject and plugged on insert */
+ * eject and plugged on insert. An hvm guest's emulated cd drive (ide index 0-3) stays
+ * and its device model changes the disc (QMP) */
 int xf_vbd_media(struct xo_ctx *ctx, const struct xo_vbd *v, xo_err *e)
 {
 	struct xf *x = XF(ctx->b);
 	uint32_t d;
 	int r = xf_find_domain(x, ctx->vm.uuid, &d, NULL, e);
+	int idx = xo_vbd_disk_index(v->name);
 
 	if (r <= 0)
 		return r;
+	if (ctx->vm.type == XO_VM_HVM && v->type == XO_VBD_CDROM && idx >= 0 && idx <= 3 &&
+	    x->hv->dm_media && x->hv->dm_media(x, d, idx, v->backend, e) < 0)
+		return -1;
 	bool plugged = xf_vbd_plugged(x, d, v);
 	if (!v->backend[0])
 		return plugged ? xf_vbd_unplug(ctx, v, true, e) : 0;

@@ -145,6 +145,9 @@ struct xf_hv_ops {
 	int (*dm_start)(struct xf *x, uint32_t domid, const struct xf_dm_args *a, int *pid,
 			xo_err *e);
 	int (*dm_stop)(struct xf *x, const char *uuid, uint32_t domid, xo_err *e);
+	/* an hvm guest's emulated cd drive of ide index 0-3: its disc ejected (path NULL or "")
+	 * or changed; NULL: this host's device model has none */
+	int (*dm_media)(struct xf *x, uint32_t domid, int index, const char *path, xo_err *e);
 	/* pci pass-through: make the device assignable (its driver recorded, res.h) and
 	 * assign it / undo */
 	int (*pci_assign)(struct xf *x, const char *uuid, uint32_t domid, const char *bdf, xo_err *e);

@@ -39,6 +39,29 @@ serial_text() {
 	tr -d '\r' <"$XO_STATE_DIR/VM/$(xo-vm-show "$1" | awk '$1 == "uuid" { print $2 }')/serial.log"
 }
 
+# cd_medium DOMID DRIVE: the file in qemu's drive DRIVE (ide1-cd0...), "none" without a
+# disc, from QMP's query-block on the device model's socket
+cd_medium() {
+	python3 - "$(xenstore-read "/local/domain/0/device-model/$1/qmp-path")" "$2" <<-'PY'
+	import json, socket, sys
+	s = socket.socket(socket.AF_UNIX)
+	s.connect(sys.argv[1])
+	f = s.makefile("rw")
+	def call(cmd):
+	    f.write(json.dumps({"execute": cmd}) + "\n")
+	    f.flush()
+	    while True:
+	        m = json.loads(f.readline())
+	        if "return" in m or "error" in m:
+	            return m
+	json.loads(f.readline())  # the greeting
+	call("qmp_capabilities")
+	for b in call("query-block")["return"]:
+	    if b["device"] == sys.argv[2]:
+	        print(b["inserted"]["file"] if "inserted" in b else "none")
+	PY
+}
+
 # start_hvm NAME: start, check qemu's emulated devices, unpause; sets DOMID and QEMU_ARGS
 start_hvm() {
 	local pid
@@ -85,7 +108,7 @@ start_hvm() {
 	assert_output ""
 }
 
-@test "an HVM guest boots from its emulated CD drive (boot order d), on its serial console" {
+@test "an HVM guest boots from its emulated CD drive (boot order d), on its serial console; its disc changes" {
 	local name="$GUEST-cd" iso="$BATS_TEST_TMPDIR/cd.iso" empty="$BATS_TEST_TMPDIR/empty.img"
 	local out="$BATS_TEST_TMPDIR/console.out" tty pid i
 	cp "$XO_SRC/build/xen/hvm-boot.iso" "$iso"
@@ -133,6 +156,15 @@ start_hvm() {
 	run xo-vm-console --log "$name"
 	assert_success
 	assert_output --partial XO-HVM-READY
+	# the disc changes in qemu's drive, which stays: ejected, then another inserted
+	assert_equal "$(cd_medium "$DOMID" ide1-cd0)" "$iso"
+	run xo-vbd-eject "$name" hdc
+	assert_success
+	assert_equal "$(cd_medium "$DOMID" ide1-cd0)" none
+	cp "$iso" "$BATS_TEST_TMPDIR/cd2.iso"
+	run xo-vbd-insert "$name" hdc "$BATS_TEST_TMPDIR/cd2.iso"
+	assert_success
+	assert_equal "$(cd_medium "$DOMID" ide1-cd0)" "$BATS_TEST_TMPDIR/cd2.iso"
 	run xo-vm-destroy "$name"
 	assert_success
 	assert_only_dom0
