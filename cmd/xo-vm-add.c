@@ -26,7 +26,7 @@ static const struct xo_opt opts[] = {
 	{ O_KERNEL, "kernel", "FILE", "kernel to boot (pv, pvh)" },
 	{ O_RAMDISK, "ramdisk", "FILE", "initial ramdisk" },
 	{ O_CMDLINE, "cmdline", "STRING", "kernel command line" },
-	{ O_BOOTLOADER, "bootloader", "PATH", "bootloader to run instead of a kernel (pv)" },
+	{ O_BOOTLOADER, "bootloader", "PATH", "bootloader instead of a kernel: pygrub or a path (pv, pvh)" },
 	{ O_BOOTLOADER_ARGS, "bootloader-args", "STRING", "arguments for the bootloader" },
 	{ O_BOOT_ORDER, "boot-order", "ORDER", "hvm boot order, letters from a c d n (default cd)" },
 	{ O_FRAMEBUFFER, "framebuffer", NULL, "give a pv guest a framebuffer (needs a device model)" },

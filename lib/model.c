@@ -393,8 +393,6 @@ int xo_vm_check(struct xo_vm *vm, xo_err *e)
 	case XO_VM_PVH:
 		if (vm->boot_order)
 			return xo_errf(e, XO_E_INVALID, "invalid boot: 'order' is for hvm vms only");
-		if (vm->bootloader && vm->type == XO_VM_PVH)
-			return xo_errf(e, XO_E_INVALID, "invalid boot: a pvh vm boots a kernel, not a bootloader");
 		if (vm->bootloader && vm->kernel)
 			return xo_errf(e, XO_E_INVALID, "invalid boot: give a kernel or a bootloader, not both");
 		if (!vm->bootloader && !vm->kernel)
@@ -404,8 +402,15 @@ int xo_vm_check(struct xo_vm *vm, xo_err *e)
 			return -1;
 		if (vm->ramdisk && path_check(vm->ramdisk, "ramdisk", e) < 0)
 			return -1;
-		if (vm->bootloader && path_check(vm->bootloader, "bootloader", e) < 0)
+		/* "pygrub" (Debian's, from xen-utils) or a bootloader's absolute path */
+		if (vm->bootloader && strcmp(vm->bootloader, "pygrub") != 0 &&
+		    path_check(vm->bootloader, "bootloader", e) < 0)
 			return -1;
+		if (vm->bootloader_args && strlen(vm->bootloader_args) > 1024)
+			return xo_errf(e, XO_E_INVALID, "invalid bootloader_args: longer than 1024 bytes");
+		for (const char *ch = vm->bootloader_args; ch && *ch; ch++)
+			if ((unsigned char)*ch < 0x20 || *ch == 0x7f)
+				return xo_errf(e, XO_E_INVALID, "invalid bootloader_args: contains a control character");
 		if (vm->framebuffer && vm->type == XO_VM_PVH)
 			return xo_errf(e, XO_E_INVALID, "invalid vm: framebuffer is for pv vms only");
 		break;

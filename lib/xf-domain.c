@@ -415,6 +415,8 @@ int xf_vm_build(struct xo_ctx *c, xo_err *e)
 	struct xf_build_args a;
 	struct xf_build_result br;
 	uint32_t d;
+	struct xf_boot boot = { 0 };
+	char *cmdline = NULL;
 	int r = -1;
 
 	if (xo_extra_load(vm->uuid, &ex, e) < 0) {
@@ -443,11 +445,19 @@ int xf_vm_build(struct xo_ctx *c, xo_err *e)
 	a.vcpus = vm->vcpus;
 	a.max_vcpus = vm->vcpu_max;
 	if (vm->type != XO_VM_HVM && vm->bootloader && !vm->kernel) {
-		xo_errf(e, XO_E_INVALID, "vm %s boots with bootloader '%s': bootloaders are not supported yet; give a kernel",
-			vm->name, vm->bootloader);
-		goto out;
+		if (xf_boot_run(c, &boot, e) < 0)
+			goto out;
+		a.kernel = boot.kernel;
+		a.ramdisk = boot.ramdisk;
+		/* the entry's arguments, then the VM's own (as xl's extra) */
+		cmdline = xasprintf("%s%s%s", boot.args ? boot.args : "",
+				    boot.args && vm->cmdline ? " " : "", vm->cmdline ? vm->cmdline : "");
+		a.cmdline = cmdline;
 	}
-	if (xf_dom_build(x, d, &a, &br, e) < 0)
+	int br_r = xf_dom_build(x, d, &a, &br, e);
+	if (boot.kernel)
+		xf_boot_clean(vm->uuid);
+	if (br_r < 0)
 		goto out;
 	struct post p = { d, vm, &br, a.memory_target_kib, ex.create_time };
 	if (xo_xs_transaction(x->xs, build_post, &p, e) < 0)
@@ -478,6 +488,8 @@ int xf_vm_build(struct xo_ctx *c, xo_err *e)
 	xo_updates_emit("vm", vm->uuid);
 	r = 0;
 out:
+	xf_boot_free(&boot);
+	free(cmdline);
 	xo_extra_free(&ex);
 	return r;
 }
@@ -807,6 +819,8 @@ int xf_domain_teardown(struct xf *x, const char *uuid, uint32_t d, xo_err *e)
 void xf_domain_forget(struct xf *x, const char *uuid, bool keep_build)
 {
 	xo_memory_release(uuid);
+	/* a build killed between its bootloader and its end */
+	xf_boot_clean(uuid);
 	/* the device model went with the domain: its pid is dropped (read as 0) */
 	xo_extra_domain_gone(uuid, keep_build, "dm_pid");
 	if (!keep_build) {

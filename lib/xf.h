@@ -175,6 +175,18 @@ static inline struct xf *XF(struct xo_backend *b)
 	return b->priv;
 }
 
+/* ------------------------------------------------------------------ xf-boot.c */
+
+/* what a pv or pvh guest's bootloader chose: files in VM/<uuid>/bootloader/ */
+struct xf_boot {
+	char *kernel, *ramdisk, *args;
+};
+/* run the VM's bootloader on its first disk; xf_boot_clean() once built */
+int xf_boot_run(struct xo_ctx *c, struct xf_boot *b, xo_err *e);
+void xf_boot_free(struct xf_boot *b);
+/* remove VM/<uuid>/bootloader/ (the build's end, the VM's teardown) */
+void xf_boot_clean(const char *uuid);
+
 /* ------------------------------------------------------------------ xf-userdata.c */
 
 /* libxl's JSON record of a VM's domain and its devices (malloc'd), written after the
