@@ -112,6 +112,7 @@ struct xo_vm_live {
 	char console_tty[128];       /* a pty to attach to ("" if none yet) */
 	bool console;                /* a console exists */
 	int vnc_port;                /* -1: none */
+	char vnc_path[108];          /* a vnc server on a unix socket ("" none) */
 	char accel[16];              /* how it runs, when the backend chooses ("kvm", "tcg") */
 };
 

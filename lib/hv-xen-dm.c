@@ -618,3 +618,12 @@ int hvx_dm_media(struct xf *x, uint32_t domid, int index, const char *path, xo_e
 	return r;
 }
 
+/* the vnc server of a domain's qemu (an hvm guest's screen, a pv framebuffer): a unix
+ * socket in RUN_DIR, no tcp port (ssh -L or a viewer on the host reaches it) */
+bool hvx_vnc_path(uint32_t domid, char *buf, size_t size)
+{
+	struct stat st;
+
+	snprintf(buf, size, RUN_DIR "/vnc-%u", domid);
+	return stat(buf, &st) == 0 && S_ISSOCK(st.st_mode);
+}

@@ -861,6 +861,7 @@ const struct xf_hv_ops xf_hv_xen = {
 	.dm_start = hvx_dm_start,
 	.dm_stop = hvx_dm_stop,
 	.dm_media = hvx_dm_media,
+	.vnc_path = hvx_vnc_path,
 	.pci_assign = hvx_pci_assign,
 	.pci_deassign = hvx_pci_deassign,
 	.console_log = x_console_log,

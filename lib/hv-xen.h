@@ -41,6 +41,7 @@ int hvx_fail(struct xen_priv *p, xo_err *e, int err, const char *fmt, ...)
 /* hv-xen-dm.c */
 int hvx_dm_start(struct xf *x, uint32_t domid, const struct xf_dm_args *a, int *pid, xo_err *e);
 int hvx_dm_stop(struct xf *x, const char *uuid, uint32_t domid, xo_err *e);
+bool hvx_vnc_path(uint32_t domid, char *buf, size_t size);
 int hvx_dm_media(struct xf *x, uint32_t domid, int index, const char *path, xo_err *e);
 /* hv-xen-pci.c */
 int hvx_pci_assign(struct xf *x, const char *uuid, uint32_t domid, const char *addr, xo_err *e);

@@ -40,6 +40,7 @@ int xo_vm_stat(struct xo_backend *b, const struct xo_vm *vm, struct xo_vm_state 
 	s->console = l.console;
 	xo_strlcpy(s->console_tty, l.console_tty, sizeof(s->console_tty));
 	s->vnc_port = l.vnc_port;
+	xo_strlcpy(s->vnc_path, l.vnc_path, sizeof(s->vnc_path));
 	xo_strlcpy(s->action_request, l.action_request, sizeof(s->action_request));
 	xo_strlcpy(s->accel, l.accel, sizeof(s->accel));
 	s->start_time = l.start_time;
@@ -87,10 +88,10 @@ struct json_object *xo_vm_state_to_json(const struct xo_vm_state *s)
 		xo_json_add_int(c, "port", -1);
 		json_object_array_add(consoles, c);
 	}
-	if (s->vnc_port >= 0) {
+	if (s->vnc_port >= 0 || s->vnc_path[0]) {
 		struct json_object *c = json_object_new_object();
 		xo_json_add_str(c, "protocol", "rfb");
-		xo_json_add_str(c, "path", "");
+		xo_json_add_str(c, "path", s->vnc_path);
 		xo_json_add_int(c, "port", s->vnc_port);
 		json_object_array_add(consoles, c);
 	}
@@ -139,6 +140,12 @@ void xo_vm_state_print(FILE *f, const struct xo_vm *vm, const struct xo_vm_state
 		fprintf(f, " affinity=%s", s->affinity);
 	fputs(" console=", f);
 	put_escaped(f, s->console ? (s->console_tty[0] ? s->console_tty : "pv") : "-");
+	if (s->vnc_path[0]) {
+		fputs(" vnc=", f);
+		put_escaped(f, s->vnc_path);
+	} else if (s->vnc_port >= 0) {
+		fprintf(f, " vnc=%d", s->vnc_port);
+	}
 	fprintf(f, " start=%.3f", s->start_time);
 	if (s->shutdown)
 		fprintf(f, " shutdown=%s", xo_shutdown_reason_name(s->shutdown_reason));

@@ -24,6 +24,7 @@ struct xo_vm_state {
 	char console_tty[128];       /* the pv console's pty ("" if none yet) */
 	bool console;                /* a console ring exists */
 	int vnc_port;                /* -1: none */
+	char vnc_path[108];          /* a vnc server on a unix socket ("" none) */
 	uint64_t memory_target, memory_actual;   /* bytes */
 	unsigned vcpu_target;
 	unsigned vcpu_actual;                    /* as the hypervisor counts them; 0: unknown */

@@ -120,6 +120,8 @@ static int xf_vm_live(struct xo_backend *b, const struct xo_vm *vm, struct xo_vm
 	snprintf(p, sizeof(p), "/local/domain/%u/console/vnc-port", d);
 	if (xo_xs_read_buf(x->xs, XBT_NULL, p, v, sizeof(v)))
 		s->vnc_port = atoi(v);
+	if (x->hv->vnc_path && !x->hv->vnc_path(d, s->vnc_path, sizeof(s->vnc_path)))
+		s->vnc_path[0] = '\0';
 	snprintf(p, sizeof(p), "/local/domain/%u/action-request", d);
 	xo_xs_read_buf(x->xs, XBT_NULL, p, s->action_request, sizeof(s->action_request));
 	/* a domain without xo's layout is a create that never finished */

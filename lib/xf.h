@@ -148,6 +148,8 @@ struct xf_hv_ops {
 	/* an hvm guest's emulated cd drive of ide index 0-3: its disc ejected (path NULL or "")
 	 * or changed; NULL: this host's device model has none */
 	int (*dm_media)(struct xf *x, uint32_t domid, int index, const char *path, xo_err *e);
+	/* the device model's vnc server, a unix socket: true and its path if it is there */
+	bool (*vnc_path)(uint32_t domid, char *buf, size_t size);
 	/* pci pass-through: make the device assignable (its driver recorded, res.h) and
 	 * assign it / undo */
 	int (*pci_assign)(struct xf *x, const char *uuid, uint32_t domid, const char *bdf, xo_err *e);

@@ -90,6 +90,12 @@ start_hvm() {
 	[[ "$QEMU_ARGS" == *" -device e1000,id=nic0,netdev=net0,mac=00:16:3e:5d:00:01 "* ]] ||
 		fail "qemu has no e1000: $QEMU_ARGS"
 	[[ "$QEMU_ARGS" == *" -boot order=c "* ]] || fail "boot order: $QEMU_ARGS"
+	# the screen: qemu's vnc server on a unix socket, which stat lists
+	assert_equal "$(vm_field "$name" vnc)" "/run/xen/vnc-$DOMID"
+	[ -S "/run/xen/vnc-$DOMID" ]
+	run xo-vm-stat --json "$name"
+	assert_line --regexp '^ *"protocol": "rfb",$'
+	assert_line --regexp '^ *"path": "/run/xen/vnc-'"$DOMID"'",$'
 	# the emulated NIC's tap is on the VIF's bridge, beside the PV one
 	run ip -o link show "vif$DOMID.0-emu"
 	assert_success
