@@ -266,33 +266,6 @@ static void dm_argv(struct argv *v, const char *qemu, uint32_t domid, const stru
 	}
 }
 
-/* the log's last line, for an error message */
-static void log_tail(const char *log, char *out, size_t size)
-{
-	char buf[4096];
-	int fd = open(log, O_RDONLY | O_CLOEXEC);
-	off_t end;
-	ssize_t n;
-
-	out[0] = '\0';
-	if (fd < 0)
-		return;
-	end = lseek(fd, 0, SEEK_END);
-	if (end > (off_t)sizeof(buf) - 1)
-		lseek(fd, end - (off_t)sizeof(buf) + 1, SEEK_SET);
-	else
-		lseek(fd, 0, SEEK_SET);
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return;
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-		n--;
-	buf[n] = '\0';
-	char *last = strrchr(buf, '\n');
-	xo_strlcpy(out, last ? last + 1 : buf, size);
-}
-
 /*
  * Wait for /local/domain/0/device-model/<domid>/state = running, or for
  * qemu's exit (pidfd), or the timeout. The watch is on a handle of its own
@@ -448,7 +421,7 @@ int hvx_dm_start(struct xf *x, uint32_t domid, const struct xf_dm_args *a, int *
 		timeout = DM_START_TIMEOUT_MS;
 	if (dm_wait_running(w, domid, pidfd, (int)timeout, e) < 0) {
 		char tail[256], why[sizeof(e->msg)];
-		log_tail(log, tail, sizeof(tail));
+		xo_file_last_line(log, tail, sizeof(tail));
 		xo_strlcpy(why, e->msg, sizeof(why));
 		xo_errf(e, e->cls, "%s (log '%s'%s%s)", why, log, tail[0] ? ": " : "", tail);
 		if (pidfd >= 0)

@@ -587,22 +587,13 @@ static int build_argv(const struct xo_vm *vm, const char *accel, struct argv *a,
 	return 0;
 }
 
-/* the last lines qemu wrote on its standard error, for a message */
+/* the last line qemu wrote on its standard error, for a message */
 static void log_tail(const char *uuid, char *buf, size_t size)
 {
-	char path[PATH_MAX], *text;
-	size_t len;
-	xo_err ignore;
+	char path[PATH_MAX];
 
-	buf[0] = '\0';
 	kvm_vm_path(uuid, "qemu.log", path, sizeof(path));
-	if (xo_read_file(AT_FDCWD, path, &text, &len, &ignore) < 0)
-		return;
-	while (len > 0 && text[len - 1] == '\n')
-		text[--len] = '\0';
-	char *last = strrchr(text, '\n');
-	xo_strlcpy(buf, last ? last + 1 : text, size);
-	free(text);
+	xo_file_last_line(path, buf, size);
 }
 
 struct start_wait {

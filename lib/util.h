@@ -25,6 +25,8 @@ char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* copy at most size-1 bytes and terminate; returns strlen(src) (truncated if >= size) */
 size_t xo_strlcpy(char *dst, const char *src, size_t size);
+/* a log's last non-empty line (at most its last 4 KiB), for an error message; "" if none */
+void xo_file_last_line(const char *path, char *out, size_t size);
 bool xo_str_startswith(const char *s, const char *prefix);
 bool xo_str_endswith(const char *s, const char *suffix);
 

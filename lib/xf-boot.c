@@ -138,33 +138,6 @@ static int parse(const char *dir, const char *buf, size_t len, struct xf_boot *b
 	return 0;
 }
 
-/* the log's last line, for an error message */
-static void last_line(const char *log, char *out, size_t size)
-{
-	char buf[4096];
-	int fd = open(log, O_RDONLY | O_CLOEXEC);
-	ssize_t n = 0;
-	off_t end;
-
-	out[0] = '\0';
-	if (fd < 0)
-		return;
-	end = lseek(fd, 0, SEEK_END);
-	if (end > (off_t)sizeof(buf) - 1)
-		lseek(fd, end - (off_t)sizeof(buf) + 1, SEEK_SET);
-	else
-		lseek(fd, 0, SEEK_SET);
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return;
-	buf[n] = '\0';
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-		buf[--n] = '\0';
-	char *l = strrchr(buf, '\n');
-	xo_strlcpy(out, l ? l + 1 : buf, size);
-}
-
 int xf_boot_run(struct xo_ctx *c, struct xf_boot *b, xo_err *e)
 {
 	const struct xo_vm *vm = &c->vm;
@@ -230,7 +203,7 @@ int xf_boot_run(struct xo_ctx *c, struct xf_boot *b, xo_err *e)
 	}
 	if (!WIFEXITED(child.status) || WEXITSTATUS(child.status) != 0) {
 		xo_child_describe(&child, why, sizeof(why));
-		last_line(log, tail, sizeof(tail));
+		xo_file_last_line(log, tail, sizeof(tail));
 		xo_errf(e, XO_E_INVALID, "bootloader %s found nothing to boot on %s (it %s%s%s)", prog,
 			disk->backend, why, tail[0] ? ": " : "", tail);
 		xo_child_close(&child);
