@@ -214,6 +214,30 @@ boot_guest() {
 	done
 }
 
+# start_running, destroy_vm: boot_guest's START and STOP for $START_NAME, by xo alone
+# (xo-vm-start and xo-vm-unpause; xo-vm-destroy); start_running sets DOMID
+start_running() {
+	run xo-vm-start "$START_NAME"
+	assert_success
+	DOMID=$(vm_field "$START_NAME" domid)
+	run xo-vm-unpause "$START_NAME"
+	assert_success
+}
+destroy_vm() {
+	run xo-vm-destroy "$START_NAME"
+	assert_success
+}
+
+# wait_attached PID TTY WHO: PID (or its child) opens TTY within 10 s, else the test fails
+wait_attached() {
+	local i
+	for i in $(seq 100); do
+		attached_to "$1" "$2" && return 0
+		sleep 0.1
+	done
+	fail "$3 did not open $2"
+}
+
 # attached_to PID TTY: the process or one of its children (PID is timeout's) has TTY open
 attached_to() {
 	local p f

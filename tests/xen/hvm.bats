@@ -139,11 +139,7 @@ start_hvm() {
 	assert_equal "$(vm_field "$name" console)" "$tty"
 	timeout 120 xo-vm-console "$name" </dev/null >"$out" 2>&1 3>&- &
 	pid=$!
-	for i in $(seq 100); do
-		attached_to "$pid" "$tty" && break
-		sleep 0.1
-	done
-	attached_to "$pid" "$tty" || fail "xo-vm-console did not open $tty"
+	wait_attached "$pid" "$tty" xo-vm-console
 	run xo-vm-unpause "$name"
 	assert_success
 	serial_wait "$name" XO-HVM-READY

@@ -182,11 +182,7 @@ lifecycle() {
 	timeout 120 xl console "$name" <"$BATS_TEST_TMPDIR/in" >"$out" 2>&1 3>&- &
 	pid=$!
 	# attached: xl (or the xenconsole it runs) holds the guest's pty
-	for i in $(seq 100); do
-		attached_to "$pid" "$tty" && break
-		sleep 0.1
-	done
-	attached_to "$pid" "$tty" || fail "xl console did not open $tty"
+	wait_attached "$pid" "$tty" 'xl console'
 	run xo-vm-shutdown --timeout 120 "$name"
 	assert_success
 	# the console ends by itself when the domain goes (timeout would say 124)

@@ -36,19 +36,6 @@ add_pv() {
 	assert_success
 }
 
-# boot_guest's START and STOP for $START_NAME
-start_running() {
-	run xo-vm-start "$START_NAME"
-	assert_success
-	DOMID=$(vm_field "$START_NAME" domid)
-	run xo-vm-unpause "$START_NAME"
-	assert_success
-}
-destroy_vm() {
-	run xo-vm-destroy "$START_NAME"
-	assert_success
-}
-
 # perms_of DOMID: "PATH PERMS" of every node under the domain's control/ and device/,
 # the domain's own id written D (xenstore-ls -f -p: PATH = "VALUE"  . . .  (PERMS))
 perms_of() {

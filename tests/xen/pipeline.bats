@@ -221,11 +221,7 @@ crash_and_repair() {
 	# no input (end of file at once): the output is copied until the console closes
 	timeout 120 xo-vm-console "$name" </dev/null >"$out" 2>&1 3>&- &
 	pid=$!
-	for i in $(seq 100); do
-		attached_to "$pid" "$tty" && break
-		sleep 0.1
-	done
-	attached_to "$pid" "$tty" || fail "xo-vm-console did not open $tty"
+	wait_attached "$pid" "$tty" xo-vm-console
 	run xo-vm-shutdown --timeout 120 "$name"
 	assert_success
 	wait "$pid"     # (not through run: a subshell cannot wait for it)

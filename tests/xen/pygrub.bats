@@ -32,18 +32,6 @@ grub_disk() {
 	rm -rf "$root"
 }
 
-start_running() {
-	run xo-vm-start "$START_NAME"
-	assert_success
-	DOMID=$(vm_field "$START_NAME" domid)
-	run xo-vm-unpause "$START_NAME"
-	assert_success
-}
-destroy_started() {
-	run xo-vm-destroy "$START_NAME"
-	assert_success
-}
-
 @test "a PV guest boots through pygrub what its disk's grub.cfg names; pygrub's copies go" {
 	local name="$GUEST-pg" img="$BATS_TEST_TMPDIR/grub.img" uuid
 	grub_disk "$img"
@@ -53,7 +41,7 @@ destroy_started() {
 	assert_success
 	uuid=$(xo-vm-show "$name" | awk '$1 == "uuid" { print $2 }')
 	START_NAME=$name
-	boot_guest "$name" pv start_running destroy_started
+	boot_guest "$name" pv start_running destroy_vm
 	run console_text "$name" "$CONSOLE_FROM"
 	assert_line --regexp "^XO-GUEST-XVDA-OK size=262144 first16=[0-9a-f]{32} match=yes$"
 	[ ! -e "$XO_STATE_DIR/VM/$uuid/bootloader" ]

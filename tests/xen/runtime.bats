@@ -46,7 +46,7 @@ xl_list_col() {
 		--kernel "$GUEST_KERNEL" --ramdisk "$GUEST_INITRD" --cmdline "$GUEST_CMDLINE"
 	assert_success
 	START_NAME=$name
-	boot_guest "$name" pv start_running destroy_started
+	boot_guest "$name" pv start_running destroy_vm
 	run console_text "$name" "$CONSOLE_FROM"
 	assert_line --regexp '^XO-GUEST-READY cpus=2 '
 	d=$DOMID
@@ -99,17 +99,4 @@ xl_list_col() {
 	assert_line XO-GUEST-POWEROFF
 	assert_equal "$(vm_field "$name" power)" Halted
 	assert_only_dom0
-}
-
-# start_running: boot_guest's START (xo-vm-start runs the guest); sets DOMID
-start_running() {
-	run xo-vm-start "$START_NAME"
-	assert_success
-	DOMID=$(vm_field "$START_NAME" domid)
-	run xo-vm-unpause "$START_NAME"
-	assert_success
-}
-destroy_started() {
-	run xo-vm-destroy "$START_NAME"
-	assert_success
 }
