@@ -23,32 +23,12 @@ be_vm() {
 	xo-vif-add "$name" --bridge xenbr0 --mac "$CONF_MAC" >/dev/null
 }
 
-# the console log keeps every boot of the VM (qemu appends)
 be_guest_wait() {
-	local vm=$1 marker=$2 count=${3:-1} i
-	for i in $(seq 900); do
-		[ "$(conf_console "$vm" | grep -c -- "$marker")" -ge "$count" ] && return 0
-		sleep 0.2
-	done
-	fail "vm $vm: no $marker x$count on its console in 180 s: $(conf_console "$vm" | tail -5)"
+	console_wait "$@"
 }
 
-# a command on the guest's serial line, through xo-vm-console; done when the guest has
-# acknowledged it (XO-GUEST-ACK, counted over all its boots), at most 60 s
 be_guest_do() {
-	local vm=$1 n i pid
-	shift
-	n=$(conf_console "$vm" | grep -cF "XO-GUEST-ACK $*" || true)
-	printf '%s\n' "$*" | xo-vm-console "$vm" >/dev/null 2>&1 &
-	pid=$!
-	for i in $(seq 300); do
-		[ "$(conf_console "$vm" | grep -cF "XO-GUEST-ACK $*")" -gt "$n" ] && break
-		sleep 0.2
-	done
-	kill "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
-	[ "$(conf_console "$vm" | grep -cF "XO-GUEST-ACK $*")" -gt "$n" ] ||
-		fail "vm $vm: the guest did not acknowledge '$*' in 60 s: $(conf_console "$vm" | tail -3)"
+	console_do "$@"
 }
 
 be_can() {

@@ -32,21 +32,12 @@ be_vm() {
 	xo-vif-add "$name" --bridge xenbr0 --mac "$CONF_MAC" >/dev/null
 }
 
-# the console log keeps every boot of the VM (libvirt appends)
 be_guest_wait() {
-	local vm=$1 marker=$2 count=${3:-1} i
-	for i in $(seq 900); do
-		[ "$(conf_console "$vm" | grep -c -- "$marker")" -ge "$count" ] && return 0
-		sleep 0.2
-	done
-	fail "vm $vm: no $marker x$count on its console in 180 s: $(conf_console "$vm" | tail -5)"
+	console_wait "$@"
 }
 
-# a command on the guest's serial line, through xo-vm-console (libvirt's pty)
 be_guest_do() {
-	local vm=$1
-	shift
-	{ printf '%s\n' "$*"; sleep 0.3; } | timeout 1 xo-vm-console "$vm" >/dev/null 2>&1 || true
+	console_do "$@"
 }
 
 be_can() {

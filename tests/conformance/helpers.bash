@@ -101,6 +101,38 @@ assert_halted_clean() {
 	be_assert_clean "$name"
 }
 
+# wait (bounded, 180 s) until the VM's console log, which keeps every boot, shows MARKER
+# COUNT times: the be_guest_wait of a backend whose guest is tests/kvm/guest
+console_wait() {
+	local vm=$1 marker=$2 count=${3:-1} i
+	for i in $(seq 900); do
+		[ "$(conf_console "$vm" | grep -c -- "$marker")" -ge "$count" ] && return 0
+		sleep 0.2
+	done
+	fail "vm $vm: no $marker x$count on its console in 180 s: $(conf_console "$vm" | tail -5)"
+}
+
+# a command on the guest's serial line, through xo-vm-console; done when the guest has
+# acknowledged it (XO-GUEST-ACK, counted over all its boots), at most 60 s. The console
+# stays attached until then: a pty's reader (qemu, under libvirt too) looks for its other
+# end only now and then, and a line written by a console that left at once may wait in
+# the pty unread. The be_guest_do of a backend whose guest is tests/kvm/guest.
+console_do() {
+	local vm=$1 n i pid
+	shift
+	n=$(conf_console "$vm" | grep -cF "XO-GUEST-ACK $*" || true)
+	printf '%s\n' "$*" | xo-vm-console "$vm" >/dev/null 2>&1 &
+	pid=$!
+	for i in $(seq 300); do
+		[ "$(conf_console "$vm" | grep -cF "XO-GUEST-ACK $*")" -gt "$n" ] && break
+		sleep 0.2
+	done
+	kill "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	[ "$(conf_console "$vm" | grep -cF "XO-GUEST-ACK $*")" -gt "$n" ] ||
+		fail "vm $vm: the guest did not acknowledge '$*' in 60 s: $(conf_console "$vm" | tail -3)"
+}
+
 # a guest line of the last scan TAG: scan_lines VM TAG
 scan_lines() {
 	conf_console "$1" | sed -n "/XO-GUEST-SCAN-$2-BEGIN/,/XO-GUEST-SCAN-$2-END/p"
