@@ -181,29 +181,36 @@ guest_lifecycle() {
 }
 
 @test "an HVM guest runs hvmloader and SeaBIOS under qemu, which stops with it" {
-	local name="$GUEST-hvm" d pid i
-	run xen-backend start --name "$name" --type hvm --memory 64 --paused
-	assert_success
-	d=$output
-	run xen-backend dm-start "$d" --type hvm --name "$name" --memory 64
-	assert_success
-	pid=$output
-	assert_equal "$(xenstore-read "/local/domain/0/device-model/$d/state")" running
-	assert_equal "$(xenstore-read "/local/domain/$d/hvmloader/bios")" seabios
-	run xenstore-read "/local/domain/$d/serial/0/tty"
-	assert_success
-	assert_output --regexp '^/dev/pts/[0-9]+$'
-	run xen-backend unpause "$d"
-	assert_success
-	wait_dmesg "$d" SeaBIOS 60   # a minute for hvmloader and SeaBIOS
+	local name="$GUEST-hvm" pid
+	# boot_hvm's START and STOP
+	start_hvm() {
+		run xen-backend start --name "$name" --type hvm --memory 64 --paused
+		assert_success
+		DOMID=$output
+		run xen-backend dm-start "$DOMID" --type hvm --name "$name" --memory 64
+		assert_success
+		pid=$output
+		assert_equal "$(xenstore-read "/local/domain/0/device-model/$DOMID/state")" running
+		assert_equal "$(xenstore-read "/local/domain/$DOMID/hvmloader/bios")" seabios
+		run xenstore-read "/local/domain/$DOMID/serial/0/tty"
+		assert_success
+		assert_output --regexp '^/dev/pts/[0-9]+$'
+		run xen-backend unpause "$DOMID"
+		assert_success
+	}
+	stop_hvm() {
+		run xen-backend destroy "$DOMID"
+		assert_success
+	}
+	boot_hvm "$name" start_hvm stop_hvm
 	run xl dmesg
-	assert_line --partial "(d$d) HVM Loader"
-	assert_line --partial "(d$d) SeaBIOS"
-	assert_equal "$(dom_field "$d" hvm)" 1
-	run xen-backend destroy "$d"
+	assert_line --partial "(d$DOMID) HVM Loader"
+	assert_line --partial "(d$DOMID) SeaBIOS"
+	assert_equal "$(dom_field "$DOMID" hvm)" 1
+	run xen-backend destroy "$DOMID"
 	assert_success
 	run kill -0 "$pid"
 	assert_failure
-	assert_no_domain "$d" "$name"
-	assert_xenstore_clean "$d"
+	assert_no_domain "$DOMID" "$name"
+	assert_xenstore_clean "$DOMID"
 }

@@ -1,10 +1,10 @@
 #!/usr/bin/env bats
-# The lab's one allowance for its emulated machine (boot_guest in helpers.bash): a guest
-# boot that Xen ends with a triple fault before the guest's first marker is retried once,
-# and nothing else is. The triple faults here are made on purpose: `xen-backend
-# double-fault` queues a #DF for a domain that has not run yet (no IDT), which Xen then
-# reports as "d<N>v0 Triple fault". The retries go to this test's own log, not to the
-# count of make check-xen.
+# The lab's one allowance for its emulated machine (boot_guest and boot_hvm in
+# helpers.bash): a guest boot that Xen ends with a triple fault before the guest's first
+# marker is retried once, and nothing else is. The triple faults here are made on
+# purpose: `xen-backend double-fault` queues a #DF for a domain that has not run yet (no
+# IDT), which Xen then reports as "d<N>v0 Triple fault". The retries go to this test's
+# own log, not to the count of make check-xen.
 # bats file_tags=needs:xen
 
 load helpers
@@ -97,4 +97,39 @@ started() { sed -n "${1}p" "$STARTED"; }
 	assert_output --partial "(domain $(started 1) went down)"
 	assert_equal "$(starts)" 1
 	[ ! -s "$XO_LAB_RETRY_LOG" ]
+}
+
+@test "an HVM guest whose firmware triple-faults is started again, once, and says so" {
+	local name="$GUEST-tfh" first
+	run xo-vm-add --name "$name" --type hvm --memory 64M --vcpus 1
+	assert_success
+	# boot_hvm's START: the first start gets the #DF before hvmloader runs
+	start_hvm_faulting() {
+		run xo-vm-start "$name"
+		assert_success
+		DOMID=$(vm_field "$name" domid)
+		echo "$DOMID" >>"$STARTED"
+		[ "$(starts)" -gt 1 ] || xen-backend double-fault "$DOMID"
+		run xo-vm-unpause "$name"
+		assert_success
+	}
+	START_NAME=$name
+	boot_hvm "$name" start_hvm_faulting destroy_vm 3>"$BATS_TEST_TMPDIR/said"
+	first=$(started 1)
+	assert_equal "$(starts)" 2
+	run cat "$BATS_TEST_TMPDIR/said"
+	assert_output "# triple fault in d$first (HVM, before SeaBIOS's boot): retried once"
+	run xl dmesg
+	assert_line --partial "d${first}v0 Triple fault"
+	run cat "$XO_LAB_RETRY_LOG"
+	assert_output "d$first hvm $name $BATS_TEST_NAME"
+	# the faulted domain is gone; the VM runs in the second, past its firmware
+	run xen-backend info "$first"
+	assert_failure 1
+	assert_equal "$DOMID" "$(started 2)"
+	assert_equal "$(vm_field "$name" domid)" "$DOMID"
+	assert_equal "$(vm_field "$name" power)" Running
+	run xo-vm-destroy "$name"
+	assert_success
+	assert_only_dom0
 }

@@ -62,15 +62,18 @@ cd_medium() {
 	PY
 }
 
-# start_hvm NAME: start, check qemu's emulated devices, unpause; sets DOMID and QEMU_ARGS
+# qemu_args: the command line of domain DOMID's device model
+qemu_args() {
+	tr '\0' ' ' <"/proc/$(xenstore-read "/local/domain/$DOMID/qemu-pid")/cmdline"
+}
+
+# start_hvm: boot_hvm's START for $START_NAME: start, unpause; sets DOMID and QEMU_ARGS
 start_hvm() {
-	local pid
-	run xo-vm-start "$1"
+	run xo-vm-start "$START_NAME"
 	assert_success
-	DOMID=$(vm_field "$1" domid)
-	pid=$(xenstore-read "/local/domain/$DOMID/qemu-pid")
-	QEMU_ARGS=$(tr '\0' ' ' <"/proc/$pid/cmdline")
-	run xo-vm-unpause "$1"
+	DOMID=$(vm_field "$START_NAME" domid)
+	QEMU_ARGS=$(qemu_args)
+	run xo-vm-unpause "$START_NAME"
 	assert_success
 }
 
@@ -84,7 +87,8 @@ start_hvm() {
 	assert_success
 	run xo-vif-add "$name" --bridge "$BRIDGE" --mac 00:16:3e:5d:00:01
 	assert_success
-	start_hvm "$name"
+	START_NAME=$name
+	boot_hvm "$name" start_hvm destroy_vm
 	[[ "$QEMU_ARGS" == *" -drive file=$img,if=ide,index=0,media=disk,format=raw,cache=writeback "* ]] ||
 		fail "qemu has no ide disk: $QEMU_ARGS"
 	[[ "$QEMU_ARGS" == *" -device e1000,id=nic0,netdev=net0,mac=00:16:3e:5d:00:01 "* ]] ||
@@ -126,22 +130,30 @@ start_hvm() {
 	assert_success
 	run xo-vbd-add "$name" --path "$iso" --name hdc --type cdrom
 	assert_success
-	run xo-vm-start "$name"
-	assert_success
-	DOMID=$(vm_field "$name" domid)
-	QEMU_ARGS=$(tr '\0' ' ' <"/proc/$(xenstore-read "/local/domain/$DOMID/qemu-pid")/cmdline")
+	# the console is the serial port: stat names its pty, and xo-vm-console attached
+	# before the unpause sees the whole boot
+	start_attached() {
+		[ -z "$pid" ] || { kill "$pid" 2>/dev/null; wait "$pid" || true; }
+		start_hvm_paused
+		tty=$(xenstore-read "/local/domain/$DOMID/serial/0/tty")
+		assert_equal "$(vm_field "$name" console)" "$tty"
+		timeout 120 xo-vm-console "$name" </dev/null >"$out" 2>&1 3>&- &
+		pid=$!
+		wait_attached "$pid" "$tty" xo-vm-console
+		run xo-vm-unpause "$name"
+		assert_success
+	}
+	start_hvm_paused() {
+		run xo-vm-start "$name"
+		assert_success
+		DOMID=$(vm_field "$name" domid)
+		QEMU_ARGS=$(qemu_args)
+	}
+	START_NAME=$name pid=
+	boot_hvm "$name" start_attached destroy_vm
 	[[ "$QEMU_ARGS" == *" -drive file=$iso,if=ide,index=2,media=cdrom,format=raw,readonly=on "* ]] ||
 		fail "qemu has no ide cd drive: $QEMU_ARGS"
 	[[ "$QEMU_ARGS" == *" -net none "* ]] || fail "qemu has a NIC: $QEMU_ARGS"
-	# the console is the serial port: stat names its pty, and xo-vm-console attached
-	# before the unpause sees the whole boot
-	tty=$(xenstore-read "/local/domain/$DOMID/serial/0/tty")
-	assert_equal "$(vm_field "$name" console)" "$tty"
-	timeout 120 xo-vm-console "$name" </dev/null >"$out" 2>&1 3>&- &
-	pid=$!
-	wait_attached "$pid" "$tty" xo-vm-console
-	run xo-vm-unpause "$name"
-	assert_success
 	serial_wait "$name" XO-HVM-READY
 	run serial_text "$name"
 	assert_line "XO-HVM-BOOT-OK dl=e0"
