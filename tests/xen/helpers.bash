@@ -269,8 +269,8 @@ destroy_vm() {
 
 # wait_attached PID TTY WHO: PID (or its child) opens TTY within 10 s, else the test fails
 wait_attached() {
-	local i
-	for i in $(seq 100); do
+	local _
+	for _ in $(seq 100); do
 		attached_to "$1" "$2" && return 0
 		sleep 0.1
 	done
@@ -348,8 +348,8 @@ disk_image() {
 
 # frontend_connected PATH: the guest's frontend state at PATH reaches Connected (4) within 60 s
 frontend_connected() {
-	local i
-	for i in $(seq 300); do
+	local _
+	for _ in $(seq 300); do
 		[ "$(xenstore-read "$1" 2>/dev/null)" = 4 ] && return 0
 		sleep 0.2
 	done
