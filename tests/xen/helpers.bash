@@ -267,6 +267,33 @@ destroy_vm() {
 	assert_success
 }
 
+# hot_plug NAME PATH MAC: a disk (VBD xvdb on PATH) and a NIC (VIF 1 with MAC, on $BRIDGE)
+# added to running VM NAME (domain DOMID) and plugged; the guest's frontends reach Connected
+hot_plug() {
+	local fe
+	run xo-vbd-add "$1" --name xvdb --path "$2"
+	assert_success
+	run xo-vif-add "$1" --bridge "$BRIDGE" --mac "$3"
+	assert_success
+	run xo-vbd-plug "$1" xvdb
+	assert_success
+	run xo-vif-plug "$1" 1
+	assert_success
+	for fe in vbd/51728 vif/1; do
+		frontend_connected "/local/domain/$DOMID/device/$fe/state"
+	done
+}
+
+# hot_unplug NAME: hot_plug's disk and NIC unplugged; the disk says so
+hot_unplug() {
+	run xo-vbd-unplug "$1" xvdb
+	assert_success
+	run xo-vif-unplug "$1" 1
+	assert_success
+	run xo-vbd-stat --json "$1" xvdb
+	assert_output --regexp '"plugged": *false'
+}
+
 # wait_attached PID TTY WHO: PID (or its child) opens TTY within 10 s, else the test fails
 wait_attached() {
 	local _

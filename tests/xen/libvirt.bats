@@ -217,39 +217,24 @@ lifecycle() {
 }
 
 @test "libvirt (xen): a disk and a NIC plugged into a running guest connect, and unplug cleanly" {
-	local name="$GUEST-hot" hot="$BATS_TEST_TMPDIR/hot.img" loop fe
+	local name="$GUEST-hot" hot="$BATS_TEST_TMPDIR/hot.img" loop
 	add_guest "$name" pv
 	start_and_check "$name"
 	disk_image "$hot" XO-LIBVIRT-HOTPL
 	loop=$(losetup -f --show "$hot")
-	run xo-vbd-add "$name" --name xvdb --path "$loop"
-	assert_success
-	run xo-vif-add "$name" --bridge "$BRIDGE" --mac 00:16:3e:5a:00:04
-	assert_success
-	run xo-vbd-plug "$name" xvdb
-	assert_success
-	run xo-vif-plug "$name" 1
-	assert_success
-	# libvirt's view, and the guest's: its frontends reach Connected (4)
+	hot_plug "$name" "$loop" 00:16:3e:5a:00:04
+	# libvirt's view
 	run virsh -c xen:///system domblklist "xo-$name"
 	assert_line --regexp "^ *xvdb +$loop\$"
 	run virsh -c xen:///system domiflist "xo-$name"
 	assert_output --partial 00:16:3e:5a:00:04
-	for fe in vbd/51728 vif/1; do
-		frontend_connected "/local/domain/$DOMID/device/$fe/state"
-	done
-	run xo-vbd-unplug "$name" xvdb
-	assert_success
-	run xo-vif-unplug "$name" 1
-	assert_success
+	hot_unplug "$name"
 	run virsh -c xen:///system domblklist "xo-$name"
 	refute_output --partial xvdb
 	run virsh -c xen:///system domiflist "xo-$name"
 	refute_output --partial 00:16:3e:5a:00:04
 	run xenstore-exists "/local/domain/0/backend/vbd/$DOMID/51728"
 	assert_failure
-	run xo-vbd-stat --json "$name" xvdb
-	assert_output --regexp '"plugged": *false'
 	# the guest runs on with its first disk and NIC, and powers off cleanly
 	run xo-vm-shutdown --timeout 120 "$name"
 	assert_success

@@ -236,32 +236,19 @@ lifecycle() {
 }
 
 @test "libxl: a disk and a NIC plugged into a running guest connect, and unplug cleanly" {
-	local name="$GUEST-hot" hot="$BATS_TEST_TMPDIR/hot.img" fe
+	local name="$GUEST-hot" hot="$BATS_TEST_TMPDIR/hot.img"
 	add_guest "$name" pv
 	start_and_check "$name"
 	disk_image "$hot" XO-LIBXL-HOTPLUG
-	run xo-vbd-add "$name" --name xvdb --path "$hot"
-	assert_success
-	run xo-vif-add "$name" --bridge "$BRIDGE" --mac 00:16:3e:5a:00:03
-	assert_success
-	run xo-vbd-plug "$name" xvdb
-	assert_success
-	run xo-vif-plug "$name" 1
-	assert_success
-	# libxl's view, and the guest's: its frontends reach Connected (4)
+	hot_plug "$name" "$hot" 00:16:3e:5a:00:03
+	# libxl's view
 	run xl block-list "$name"
 	assert_line --regexp "^51728 +0 +$DOMID +"
 	run xl network-list "$name"
 	assert_line --regexp "^1 +0 +00:16:3e:5a:00:03 "
-	for fe in vbd/51728 vif/1; do
-		frontend_connected "/local/domain/$DOMID/device/$fe/state"
-	done
 	run ip -o link show "vif$DOMID.1"
 	assert_output --partial "master $BRIDGE"
-	run xo-vbd-unplug "$name" xvdb
-	assert_success
-	run xo-vif-unplug "$name" 1
-	assert_success
+	hot_unplug "$name"
 	run xl block-list "$name"
 	refute_line --regexp "^51728 "
 	run xl network-list "$name"
@@ -270,8 +257,6 @@ lifecycle() {
 	assert_output ""
 	run ip -o link show "vif$DOMID.1"
 	assert_failure
-	run xo-vbd-stat --json "$name" xvdb
-	assert_output --regexp '"plugged": *false'
 	# the guest runs on with its first disk and NIC, and powers off cleanly
 	run xo-vm-shutdown --timeout 120 "$name"
 	assert_success
