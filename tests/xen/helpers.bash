@@ -164,6 +164,11 @@ console_wait() {
 console_diag() {
 	echo "# no '$2' on the console of $1${3:+ (domain $3 went down)}: $(tail -n 5 "$(console_log "$1")" 2>/dev/null)" >&3
 	# a guest kernel that dies without a word under the emulated cpu: Xen says why
+	fault_diag
+}
+
+# fault_diag: Xen's last triple-fault lines, if any, as TAP comments
+fault_diag() {
 	xl dmesg 2>/dev/null | grep -F "Triple fault" | tail -n 2 | sed 's/^/# xen: /' >&3 || true
 }
 
@@ -252,7 +257,7 @@ boot_hvm() {
 			continue
 		fi
 		xl dmesg | grep -F "(d$DOMID)" | tail -n 3 | sed 's/^/# xen: /' >&3 || true
-		xl dmesg | grep -F "Triple fault" | tail -n 2 | sed 's/^/# xen: /' >&3 || true
+		fault_diag
 		fail "the firmware of $name (d$DOMID) did not boot from a drive"
 		return 1        # (where errexit is off: under run)
 	done

@@ -67,12 +67,17 @@ qemu_args() {
 	tr '\0' ' ' <"/proc/$(xenstore-read "/local/domain/$DOMID/qemu-pid")/cmdline"
 }
 
-# start_hvm: boot_hvm's START for $START_NAME: start, unpause; sets DOMID and QEMU_ARGS
-start_hvm() {
+# start_hvm_paused: start $START_NAME, paused; sets DOMID and QEMU_ARGS
+start_hvm_paused() {
 	run xo-vm-start "$START_NAME"
 	assert_success
 	DOMID=$(vm_field "$START_NAME" domid)
 	QEMU_ARGS=$(qemu_args)
+}
+
+# start_hvm: boot_hvm's START for $START_NAME: start_hvm_paused, then unpause
+start_hvm() {
+	start_hvm_paused
 	run xo-vm-unpause "$START_NAME"
 	assert_success
 }
@@ -142,12 +147,6 @@ start_hvm() {
 		wait_attached "$pid" "$tty" xo-vm-console
 		run xo-vm-unpause "$name"
 		assert_success
-	}
-	start_hvm_paused() {
-		run xo-vm-start "$name"
-		assert_success
-		DOMID=$(vm_field "$name" domid)
-		QEMU_ARGS=$(qemu_args)
 	}
 	START_NAME=$name pid=
 	boot_hvm "$name" start_attached destroy_vm
